@@ -1,0 +1,3 @@
+from cocusctl.cli import main
+
+main()

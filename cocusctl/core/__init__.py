@@ -1,0 +1,1 @@
+"""The core API: orchestration that never imports Typer or Rich."""

@@ -1,0 +1,1 @@
+"""Corpus loading, chunking, BM25, dense search and the on-disk index."""
