@@ -8,7 +8,6 @@ of the split, so moving traffic never drops requests.
 
 from __future__ import annotations
 
-import asyncio
 import random
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -167,7 +166,7 @@ class Router:
             ) as resp:
                 payload = await resp.read()
                 out_headers = {k: v for k, v in resp.headers.items() if k.lower() not in HOP_BY_HOP}
-        except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientConnectionError) as exc:
             if isinstance(exc, aiohttp.ClientConnectorError):
                 self._on_dead(service, rev)
                 raise BackendUnavailable() from None

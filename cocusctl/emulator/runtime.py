@@ -149,7 +149,8 @@ class DockerRuntime:
             pass
 
     def remove_all(self) -> None:
-        for c in self.client.containers.list(all=True, filters={"label": f"{LABEL_INSTANCE}={self.instance_id}"}):
+        mine = {"label": f"{LABEL_INSTANCE}={self.instance_id}"}
+        for c in self.client.containers.list(all=True, filters=mine):
             try:
                 c.remove(force=True)
             except self._docker.errors.APIError:

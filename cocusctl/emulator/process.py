@@ -1,0 +1,149 @@
+"""Start, stop and inspect a background emulator process (PID + info file in its home directory).
+
+`stop` only signals the process recorded in the PID file, and only after checking that its command line
+is this emulator serving this home's state directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from cocusctl.core.errors import NotAvailableError, OperationTimeout, UsageError
+
+DEFAULT_PORT = 9280
+ENV_HOME = "COCUSCTL_EMULATOR_HOME"
+
+
+def default_home() -> Path:
+    return Path(os.environ.get(ENV_HOME) or Path.home() / ".cache" / "cocusctl" / "emulator").expanduser()
+
+
+@dataclass(frozen=True)
+class EmulatorInfo:
+    pid: int
+    endpoint: str
+    port: int
+    state_dir: str
+    log_file: str
+
+
+def _paths(home: Path) -> tuple[Path, Path, Path, Path]:
+    return home / "emulator.pid", home / "emulator.json", home / "state", home / "emulator.log"
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _is_ours(pid: int, state_dir: Path) -> bool:
+    cmd = _cmdline(pid)
+    return "cocusctl.emulator" in cmd and str(state_dir) in cmd
+
+
+def _healthy(endpoint: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{endpoint}/emulator/v1/healthz", timeout=2) as resp:  # noqa: S310
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def status(home: Path | None = None) -> EmulatorInfo | None:
+    home = home or default_home()
+    pid_file, info_file, state_dir, log_file = _paths(home)
+    if not pid_file.exists() or not info_file.exists():
+        return None
+    try:
+        pid = int(pid_file.read_text().strip())
+        info = json.loads(info_file.read_text())
+    except (OSError, ValueError):
+        return None
+    if not _is_ours(pid, state_dir) or not _healthy(info["endpoint"]):
+        return None
+    return EmulatorInfo(pid, info["endpoint"], int(info["port"]), str(state_dir), str(log_file))
+
+
+def start(
+    port: int = DEFAULT_PORT, home: Path | None = None, timeout: float = 60.0
+) -> tuple[EmulatorInfo, bool]:
+    """Start the emulator in the background; returns (info, started). Idempotent when already running."""
+    home = home or default_home()
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port must be between 0 and 65535, got {port}")
+    running = status(home)
+    if running is not None:
+        if port and running.port != port:
+            raise UsageError(f"the emulator already runs on port {running.port} (pid {running.pid}); "
+                             "stop it first to change the port")
+        return running, False
+    pid_file, info_file, state_dir, log_file = _paths(home)
+    home.mkdir(parents=True, exist_ok=True)
+    info_file.unlink(missing_ok=True)
+    try:
+        import docker  # noqa: F401  (checked before anything starts)
+    except ImportError:
+        raise NotAvailableError(
+            "the emulator needs the docker SDK", hint="pip install 'cocusctl[cloudrun]'"
+        ) from None
+    with open(log_file, "ab") as log:
+        proc = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "cocusctl.emulator", "--port", str(port), "--state-dir", str(state_dir),
+             "--info-file", str(info_file)],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+    pid_file.write_text(str(proc.pid))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pid_file.unlink(missing_ok=True)
+            tail = log_file.read_text(errors="replace").strip().splitlines()[-5:]
+            last = tail[-1] if tail else "no output"
+            raise NotAvailableError(f"the emulator exited during start: {last}", details="\n".join(tail))
+        if info_file.exists():
+            info = status(home)
+            if info is not None:
+                return info, True
+        time.sleep(0.1)
+    proc.terminate()
+    raise OperationTimeout(f"the emulator did not serve within {timeout:.0f}s (log: {log_file})")
+
+
+def stop(home: Path | None = None, timeout: float = 30.0) -> int | None:
+    """Stop the emulator this home started; returns its pid, or None when none was running."""
+    home = home or default_home()
+    pid_file, info_file, state_dir, _ = _paths(home)
+    if not pid_file.exists():
+        return None
+    try:
+        pid = int(pid_file.read_text().strip())
+    except ValueError:
+        pid_file.unlink(missing_ok=True)
+        return None
+    if not _is_ours(pid, state_dir):
+        pid_file.unlink(missing_ok=True)
+        info_file.unlink(missing_ok=True)
+        return None
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _is_ours(pid, state_dir):
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.1)
+    if _is_ours(pid, state_dir):
+        os.kill(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+    info_file.unlink(missing_ok=True)
+    return pid
