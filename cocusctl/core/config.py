@@ -150,6 +150,9 @@ class EnvironmentConfig(StrictModel):
     registry: RegistryConfig | None = Field(None, description="defaults to the top-level registry")
     scan: ScanPolicy | None = Field(None, description="defaults to the top-level scan policy")
     infrastructure: bool = Field(True, description="run the Terraform phase on deploy")
+    build_args: dict[str, str] = Field(
+        default_factory=dict, description="image build arguments for this environment, over service.build_args"
+    )
     cloudrun: CloudRunSettings = Field(default_factory=CloudRunSettings)
     gke: GkeSettings = Field(default_factory=GkeSettings)
 
@@ -191,6 +194,7 @@ class Environment:
     settings: EnvironmentConfig
     registry: RegistryConfig
     scan: ScanPolicy
+    build_args: dict[str, str]
 
     @property
     def target(self) -> Target:
@@ -215,6 +219,7 @@ class LoadedConfig:
             settings=env,
             registry=env.registry or self.config.registry,
             scan=env.scan or self.config.scan,
+            build_args={**self.config.service.build_args, **env.build_args},
         )
 
     def resolve_path(self, path: Path) -> Path:
@@ -270,12 +275,29 @@ def load_config(
         _set_path(raw, dotted.split("."), value)
         sources[dotted] = "flag"
 
+    _inherit_scan_policy(raw, sources)
     try:
         config = CocusConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(exc, sources, file_label)) from exc
     root = config_path.parent.resolve() if config_path else cwd.resolve()
     return LoadedConfig(config=config, path=config_path, root=root, sources=sources)
+
+
+def _inherit_scan_policy(raw: dict[str, Any], sources: dict[str, str]) -> None:
+    """An environment's `scan:` block overrides single fields of the top-level policy, not the whole policy."""
+    top = raw.get("scan")
+    environments = raw.get("environments")
+    if not isinstance(top, dict) or not isinstance(environments, dict):
+        return
+    for name, env in environments.items():
+        if not isinstance(env, dict) or not isinstance(env.get("scan"), dict):
+            continue
+        for key, value in top.items():
+            if key not in env["scan"]:
+                env["scan"][key] = value
+                if f"scan.{key}" in sources:
+                    sources[f"environments.{name}.scan.{key}"] = sources[f"scan.{key}"] + " (scan)"
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -347,7 +369,7 @@ REDACTED = "***"
 
 
 def redacted_dump(config: CocusConfig) -> dict[str, Any]:
-    """The config as plain data with every secret value replaced."""
+    """The config as plain data with every secret value replaced (SecretStr fields and secret-named keys)."""
     return _redact(config.model_dump(mode="json"))
 
 
@@ -356,7 +378,7 @@ def _redact(data: Any, key: str = "") -> Any:
         return {k: _redact(v, k) for k, v in data.items()}
     if isinstance(data, list):
         return [_redact(v, key) for v in data]
-    if data is not None and SECRET_KEY.search(key):
+    if isinstance(data, str) and SECRET_KEY.search(key):
         return REDACTED
     return data
 
