@@ -12,8 +12,20 @@ from typing import Annotated
 import typer
 
 from cocusctl import __version__
-from cocusctl.cli import build, config_cmd, deploy, doctor, emulator, plan, promote, render, rollback, scan
-from cocusctl.cli import status, traffic
+from cocusctl.cli import (
+    build,
+    config_cmd,
+    deploy,
+    doctor,
+    emulator,
+    plan,
+    promote,
+    render,
+    rollback,
+    scan,
+    status,
+    traffic,
+)
 from cocusctl.cli.context import AppContext
 from cocusctl.cli.options import OutputFormat
 from cocusctl.core.errors import EXIT_CODE_HELP

@@ -16,9 +16,9 @@ from cocusctl.core.errors import CocusError, ExitCode
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.status import Status
 
     from cocusctl.core.results import Envelope
-    from rich.status import Status
 
 View = Callable[["Console", Any], None]
 

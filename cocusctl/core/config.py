@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from cocusctl.core.errors import ConfigError, UsageError
 
@@ -30,6 +38,11 @@ RESERVED_ENV = {"CONFIG", "ENV", "OUTPUT", "DEBUG", "NO_COLOR", "VERBOSE", "YES"
 Severity = Literal["UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
 SEVERITIES: tuple[Severity, ...] = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
 Target = Literal["cloudrun", "gke"]
+
+
+def _critical_and_high() -> list[Severity]:
+    return ["CRITICAL", "HIGH"]
+
 
 _NAME = r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?"
 _REGISTRY_URL = re.compile(r"^(?P<host>[A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\])(:(?P<port>\d{1,5}))?(?P<path>(/[a-z0-9._-]+)+)$")
@@ -115,10 +128,10 @@ class AcceptedFinding(StrictModel):
 class ScanPolicy(StrictModel):
     """The Trivy gate. Defaults: fixable CRITICAL/HIGH vulnerabilities, any secret, CRITICAL/HIGH misconfig."""
 
-    fail_on: list[Severity] = Field(default_factory=lambda: ["CRITICAL", "HIGH"])
+    fail_on: list[Severity] = Field(default_factory=_critical_and_high)
     ignore_unfixed: bool = Field(True, description="list vulnerabilities without a fixed version, don't fail")
     fail_on_secrets: bool = True
-    misconfig_fail_on: list[Severity] = Field(default_factory=lambda: ["CRITICAL", "HIGH"])
+    misconfig_fail_on: list[Severity] = Field(default_factory=_critical_and_high)
     accepted: list[AcceptedFinding] = Field(default_factory=list)
     ignore_file: Path | None = Field(None, description="YAML list of {id, reason, expires}")
     allow_missing_vuln_db: bool = Field(
