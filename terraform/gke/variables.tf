@@ -1,0 +1,206 @@
+# ---- shared by the cloudrun and gke root modules (rendered from templates/terraform/*.tfvars.j2) ----
+variable "project_id" {
+  description = "GCP project id."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][-a-z0-9]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a GCP project id (6-30 lower-case letters, digits or hyphens)."
+  }
+}
+
+variable "region" {
+  description = "GCP region, e.g. europe-west1."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]$", var.region))
+    error_message = "region must look like europe-west1."
+  }
+}
+
+variable "environment" {
+  description = "cocusctl environment name (staging, prod, ...)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][-a-z0-9]{0,30}$", var.environment))
+    error_message = "environment must be lower-case letters, digits or hyphens."
+  }
+}
+
+variable "labels" {
+  description = "Labels on every resource (plus environment and managed-by)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "deletion_protection" {
+  description = "Refuse to destroy the service or cluster."
+  type        = bool
+  default     = true
+}
+
+variable "artifact_repository_id" {
+  description = "Artifact Registry Docker repository id."
+  type        = string
+}
+
+variable "cleanup_keep_recent" {
+  description = "Artifact Registry cleanup: keep this many recent versions."
+  type        = number
+  default     = 10
+}
+
+variable "cleanup_delete_untagged_after_days" {
+  description = "Artifact Registry cleanup: delete untagged versions older than this."
+  type        = number
+  default     = 7
+}
+
+variable "runtime_service_account_id" {
+  description = "Account id of the service's runtime service account."
+  type        = string
+}
+
+variable "runtime_roles" {
+  description = "Predefined project roles of the runtime service account (no primitive roles)."
+  type        = list(string)
+  default     = ["roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/cloudtrace.agent"]
+
+  validation {
+    condition     = alltrue([for r in var.runtime_roles : !contains(["roles/owner", "roles/editor", "roles/viewer"], r)])
+    error_message = "Primitive roles (roles/owner, roles/editor, roles/viewer) are not allowed."
+  }
+}
+
+variable "secrets" {
+  description = "Secret Manager secrets: created empty, read by the service at the pinned version."
+  type = list(object({
+    name    = string
+    env     = string
+    version = string
+  }))
+  default = []
+
+  validation {
+    condition     = alltrue([for s in var.secrets : can(regex("^[1-9][0-9]*$", s.version))])
+    error_message = "Every secret must pin a version number; 'latest' is not allowed."
+  }
+
+  validation {
+    condition     = length(distinct([for s in var.secrets : s.env])) == length(var.secrets)
+    error_message = "Two secrets map to the same environment variable."
+  }
+}
+
+variable "network_name" {
+  description = "VPC network name."
+  type        = string
+}
+
+variable "subnet_cidr" {
+  description = "Primary range of the subnet."
+  type        = string
+
+  validation {
+    condition     = can(cidrnetmask(var.subnet_cidr))
+    error_message = "subnet_cidr must be an IPv4 CIDR block."
+  }
+}
+
+# ---- GKE only ----
+variable "cluster_name" {
+  description = "GKE cluster name."
+  type        = string
+}
+
+variable "autopilot" {
+  description = "Autopilot (true) or Standard with a managed node pool (false)."
+  type        = bool
+  default     = true
+}
+
+variable "release_channel" {
+  description = "GKE release channel: RAPID, REGULAR or STABLE."
+  type        = string
+  default     = "REGULAR"
+}
+
+variable "pods_cidr" {
+  description = "Secondary range for pods."
+  type        = string
+
+  validation {
+    condition     = can(cidrnetmask(var.pods_cidr))
+    error_message = "pods_cidr must be an IPv4 CIDR block."
+  }
+}
+
+variable "services_cidr" {
+  description = "Secondary range for services."
+  type        = string
+
+  validation {
+    condition     = can(cidrnetmask(var.services_cidr))
+    error_message = "services_cidr must be an IPv4 CIDR block."
+  }
+}
+
+variable "master_cidr" {
+  description = "Private /28 of the control plane."
+  type        = string
+}
+
+variable "private_endpoint" {
+  description = "Control plane reachable only on its private IP."
+  type        = bool
+  default     = false
+}
+
+variable "master_authorized_networks" {
+  description = "CIDR blocks allowed to reach the control plane."
+  type = list(object({
+    cidr = string
+    name = string
+  }))
+  default = []
+}
+
+variable "machine_type" {
+  description = "Node machine type (Standard only)."
+  type        = string
+  default     = "e2-standard-4"
+}
+
+variable "min_nodes" {
+  description = "Minimum nodes per zone (Standard only)."
+  type        = number
+  default     = 1
+}
+
+variable "max_nodes" {
+  description = "Maximum nodes per zone (Standard only)."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.max_nodes >= var.min_nodes
+    error_message = "max_nodes must be >= min_nodes."
+  }
+}
+
+variable "node_service_account_id" {
+  description = "Account id of the nodes' dedicated service account."
+  type        = string
+}
+
+variable "k8s_namespace" {
+  description = "Kubernetes namespace of the workload (Workload Identity binding)."
+  type        = string
+}
+
+variable "k8s_service_account" {
+  description = "Kubernetes service account of the workload (Workload Identity binding)."
+  type        = string
+}
