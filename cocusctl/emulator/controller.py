@@ -342,16 +342,21 @@ class Controller:
         return self._public(op)
 
     # ------------------------------------------------------------------ revisions
+    def _revision_out(self, rev: Json) -> Json:
+        out = self._public(rev)
+        out["logUri"] = f"{self.api_base}/emulator/v1/logs?revision={rev['name']}"
+        return out
+
     def list_revisions(self, service_name: str) -> list[Json]:
         self._get_service(service_name)
-        revs = [self._public(r) for r in self._revisions_of(service_name).values()]
+        revs = [self._revision_out(r) for r in self._revisions_of(service_name).values()]
         return sorted(revs, key=lambda r: r.get("createTime", ""), reverse=True)
 
     def get_revision(self, name: str) -> Json:
         rev = self.state.revisions.get(name)
         if rev is None:
             raise ApiError(404, f"Revision '{name.rsplit('/', 1)[-1]}' does not exist.")
-        return self._public(rev)
+        return self._revision_out(rev)
 
     async def delete_revision(self, name: str, validate_only: bool) -> Json:
         async with self._lock:
@@ -470,7 +475,7 @@ class Controller:
                         severity=R.SEVERITY_ERROR if route_error else None),
         ]
         error = route_error or config_error
-        if config_error and not route_error:
+        if config_error:
             rev_id = latest_created.rsplit("/", 1)[-1]
             error = f"Revision '{rev_id}' is not ready and cannot serve traffic. {config_error}"
         svc["terminalCondition"] = R.condition(
