@@ -145,8 +145,44 @@ class CloudRunSettings(StrictModel):
 
     service: str | None = Field(None, pattern=_NAME, description="defaults to service.name")
     api_endpoint: str | None = Field(
-        None, description="Admin API endpoint; unset = real Cloud Run, http://127.0.0.1:N = local emulator"
+        None,
+        description="Admin API endpoint; unset = real Cloud Run, http://127.0.0.1:N or `emulator` = the local "
+        "emulator (`emulator` = the one `cocusctl emulator start` runs)",
     )
+    # --- release strategy (deploy) ---
+    strategy: Literal["all", "canary"] = Field("all", description="traffic after the smoke test: all at once or canary")
+    canary_steps: list[int] = Field(
+        default_factory=lambda: [10, 50, 100], description="canary percentages, increasing, ending at 100"
+    )
+    step_pause_s: float = Field(30.0, ge=0, description="pause between canary steps, with health checks")
+    ready_timeout_s: float = Field(300.0, gt=0, description="wait this long for the new revision to be Ready")
+    smoke_paths: list[str] = Field(
+        default_factory=lambda: ["/readyz"], description="GET on the candidate's tag URL; each must answer 2xx"
+    )
+    smoke_query: str | None = Field(
+        "What does the service do?", description="one real POST /v1/query {question} on the tag URL; null: skip"
+    )
+    candidate_tag: str = Field("candidate", pattern=r"^[a-z]([-a-z0-9]{0,44}[a-z0-9])?$")
+    # --- the revision template ---
+    env: dict[str, str] = Field(default_factory=dict, description="plain environment variables")
+    secrets: dict[str, str] = Field(
+        default_factory=dict, description="ENV_NAME: SECRET[:VERSION] from Secret Manager (VERSION pins it)"
+    )
+    memory: str = Field("1Gi", pattern=r"^\d+(Mi|Gi)$")
+    cpu: str = Field("1", pattern=r"^(\d+|\d+m)$")
+    container_port: int = Field(8080, ge=1, le=65535)
+    min_instances: int = Field(0, ge=0)
+    max_instances: int = Field(10, ge=1)
+    concurrency: int = Field(80, ge=1, le=1000)
+    request_timeout_s: int = Field(300, ge=1, le=3600)
+    startup_probe_path: str | None = Field("/readyz", description="HTTP startup probe; null = TCP")
+
+    @field_validator("canary_steps")
+    @classmethod
+    def _steps_increase_to_100(cls, steps: list[int]) -> list[int]:
+        if not steps or steps[-1] != 100 or any(not 0 < s <= 100 for s in steps) or steps != sorted(set(steps)):
+            raise ValueError("canary_steps must be increasing percentages between 1 and 100, ending at 100")
+        return steps
 
 
 class GkeSettings(StrictModel):
