@@ -43,10 +43,11 @@ class Adapters:
         return self._once("trivy", Trivy.locate)
 
     # --- terraform -------------------------------------------------------------------------------
-    def terraform(self, workdir: Path) -> Any:
+    def terraform(self, workdir: Path, data_dir: Path | None = None) -> Any:
+        """A Terraform runner for one root module (`workdir`) with its own data dir (not cached)."""
         from cocusctl.adapters.terraform import Terraform
 
-        return Terraform(workdir)
+        return Terraform(workdir, data_dir=data_dir)
 
     # --- Cloud Run Admin API ---------------------------------------------------------------------
     def cloudrun(self, environment: Environment) -> Any:

@@ -1,0 +1,68 @@
+"""Human views of render results, plan summaries and the infra phase."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from cocusctl.core.infra import InfraResult, PlanSummary
+    from cocusctl.core.render import RenderResult
+
+_STYLE = {"create": "green", "update": "yellow", "replace": "magenta", "delete": "red"}
+
+
+def render_view(console: Console, result: RenderResult) -> None:
+    from rich.table import Table
+
+    verb = "checked" if result.check else "rendered"
+    table = Table(title=f"{verb} {result.environment} ({result.target}) -> {result.out_dir}", title_justify="left")
+    table.add_column("file")
+    table.add_column("template")
+    table.add_column("status")
+    for item in result.files:
+        style = "" if item.status == "unchanged" else "bold yellow"
+        table.add_row(item.path, item.template, f"[{style}]{item.status}[/]" if style else item.status)
+    console.print(table)
+    console.print(f"root module: {result.root_module}")
+
+
+def plan_view(console: Console, summary: PlanSummary) -> None:
+    from rich.table import Table
+
+    from cocusctl.core.infra import describe_counts
+
+    title = f"plan {summary.environment}: {describe_counts(summary) if summary.has_changes else 'no changes'}"
+    if summary.changes:
+        table = Table(title=title, title_justify="left")
+        table.add_column("action")
+        table.add_column("resource")
+        table.add_column("reason", style="dim")
+        for change in summary.changes:
+            style = _STYLE.get(change.action, "")
+            table.add_row(f"[{style}]{change.action}[/]", change.address, change.reason or "")
+        console.print(table)
+    else:
+        console.print(title)
+    if summary.output_changes:
+        console.print(f"outputs changing: {', '.join(summary.output_changes)}")
+    if summary.drift:
+        drift = Table(title="drift: changed outside Terraform (kept apart from the plan)", title_justify="left")
+        drift.add_column("action")
+        drift.add_column("resource")
+        for change in summary.drift:
+            drift.add_row(change.action, change.address)
+        console.print(drift)
+    console.print(f"saved plan: {summary.plan_file}")
+
+
+def infra_view(console: Console, result: InfraResult) -> None:
+    if result.skipped:
+        console.print(f"infra phase skipped for {result.environment} ({result.reason})")
+        return
+    if result.plan is not None:
+        plan_view(console, result.plan)
+    console.print("applied" if result.applied else "nothing applied")
+    for name, value in sorted(result.outputs.items()):
+        console.print(f"{name} = {value}")

@@ -1,0 +1,242 @@
+"""Render an environment's Terraform inputs from Jinja templates.
+
+One Jinja `Environment` (StrictUndefined: a missing value is an error, never an empty string). Templates
+receive the resolved, validated config as plain data (`render_context`); every derived value is computed
+here in Python, so the templates only place values, through the `hcl` filter that writes HCL literals.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel
+
+from cocusctl.core.errors import UsageError
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from cocusctl.core.config import Environment, LoadedConfig
+
+# cocusctl's own platform assets live beside the package in the checkout.
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+TEMPLATES_DIR = PROJECT_DIR / "templates"
+TERRAFORM_DIR = PROJECT_DIR / "terraform"
+# The image Terraform uses only when it first CREATES a Cloud Run service (deploy owns the image after).
+BOOTSTRAP_IMAGE = "us-docker.pkg.dev/cloudrun/container/hello"
+
+TFVARS_FILE = "terraform.tfvars"
+BACKEND_FILE = "backend.hcl"
+
+FileStatus = Literal["created", "changed", "unchanged", "missing", "differs"]
+
+
+class RenderedFile(BaseModel):
+    path: str
+    template: str
+    status: FileStatus
+
+
+class RenderResult(BaseModel):
+    environment: str
+    target: str
+    out_dir: str
+    root_module: str
+    check: bool
+    files: list[RenderedFile]
+
+    @property
+    def changed(self) -> list[RenderedFile]:
+        return [f for f in self.files if f.status != "unchanged"]
+
+
+# --- HCL literals ------------------------------------------------------------------------------------------
+_BARE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+def hcl_literal(value: Any, indent: int = 0) -> str:
+    """A Python value as an HCL expression: strings escaped (incl. `${`/`%{` templates), maps and lists."""
+    pad = "  " * (indent + 1)
+    end = "  " * indent
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False).replace("${", "$${").replace("%{", "%%{")
+    if isinstance(value, Path):
+        return hcl_literal(str(value), indent)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        keys = [hcl_literal(str(k)) for k in value]
+        width = max(len(k) for k in keys)
+        lines = [f"{pad}{k.ljust(width)} = {hcl_literal(v, indent + 1)}" for k, v in zip(keys, value.values(), strict=True)]
+        return "{\n" + "\n".join(lines) + f"\n{end}}}"
+    if isinstance(value, list | tuple):
+        if not value:
+            return "[]"
+        if all(not isinstance(v, dict | list | tuple) for v in value):
+            return "[" + ", ".join(hcl_literal(v) for v in value) + "]"
+        return "[\n" + "".join(f"{pad}{hcl_literal(v, indent + 1)},\n" for v in value) + f"{end}]"
+    raise TypeError(f"cannot write {type(value).__name__} as HCL")
+
+
+@cache
+def jinja_environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
+    """The one Jinja environment: StrictUndefined, no autoescape (HCL, not HTML), `hcl` filter."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["hcl"] = hcl_literal
+    return env
+
+
+# --- what the templates see --------------------------------------------------------------------------------
+def require_infrastructure(environment: Environment) -> None:
+    if not environment.settings.infrastructure:
+        raise UsageError(
+            f"environment {environment.name!r} has no infrastructure (infrastructure: false)",
+            hint="render and plan apply to environments backed by Terraform (e.g. staging, prod)",
+        )
+
+
+def default_out_dir(loaded: LoadedConfig, environment: Environment) -> Path:
+    return loaded.resolve_path(loaded.config.output_dir) / "render" / environment.name
+
+
+def terraform_work_dir(loaded: LoadedConfig, environment: Environment) -> Path:
+    """Per-environment Terraform working folder: data dir, saved plan, local state."""
+    return loaded.resolve_path(loaded.config.output_dir) / "terraform" / environment.name
+
+
+def root_module(loaded: LoadedConfig, environment: Environment) -> Path:
+    override = environment.settings.infra.root_module
+    path = loaded.resolve_path(override) if override is not None else TERRAFORM_DIR / environment.target
+    if not path.is_dir():
+        raise UsageError(f"Terraform root module {path} does not exist", hint="check infra.root_module")
+    return path.resolve()
+
+
+def artifact_repository_id(environment: Environment, service_name: str) -> str:
+    configured = environment.settings.infra.artifact_registry.repository
+    if configured:
+        return configured
+    if environment.registry.is_artifact_registry:
+        # LOCATION-docker.pkg.dev/PROJECT/REPOSITORY[/...]: the repository is the second path segment.
+        parts = environment.registry.repository.split("/")
+        if len(parts) >= 2:
+            return parts[1]
+    return service_name
+
+
+def render_context(loaded: LoadedConfig, environment: Environment, *, image: str | None = None) -> dict[str, Any]:
+    """The resolved config as plain data, plus the values derived from it."""
+    settings = environment.settings
+    infra = settings.infra
+    service_name = settings.cloudrun.service or loaded.config.service.name
+    state = infra.state
+    state_data: dict[str, Any] = {"backend": state.backend}
+    if state.backend == "gcs":
+        state_data |= {"bucket": state.bucket, "prefix": state.prefix or f"{loaded.config.project}/{environment.name}"}
+    else:
+        path = loaded.resolve_path(state.path) if state.path else terraform_work_dir(loaded, environment) / (
+            "terraform.tfstate"
+        )
+        state_data["path"] = str(path.resolve())
+    return {
+        "environment": environment.name,
+        "target": settings.target,
+        "project": settings.project,
+        "region": settings.region,
+        "service_name": service_name,
+        "image": image or BOOTSTRAP_IMAGE,
+        "registry_url": environment.registry.url,
+        "artifact_repository_id": artifact_repository_id(environment, service_name),
+        "cluster_name": settings.gke.cluster or f"{service_name}-{environment.name}",
+        "namespace": settings.gke.namespace,
+        "state": state_data,
+        "infra": infra.model_dump(mode="json", exclude={"root_module", "state", "lock_timeout_s"}),
+    }
+
+
+def templates_for(environment: Environment) -> dict[str, str]:
+    """Output file name -> template name."""
+    return {
+        TFVARS_FILE: f"terraform/{environment.target}.tfvars.j2",
+        BACKEND_FILE: f"terraform/backend-{environment.settings.infra.state.backend}.hcl.j2",
+    }
+
+
+def render_files(
+    loaded: LoadedConfig,
+    environment: Environment,
+    *,
+    image: str | None = None,
+    templates_dir: Path = TEMPLATES_DIR,
+) -> dict[str, tuple[str, str]]:
+    """Render every template of the environment in memory: file name -> (template, text)."""
+    import jinja2
+
+    require_infrastructure(environment)
+    context = render_context(loaded, environment, image=image)
+    env = jinja_environment(templates_dir)
+    rendered: dict[str, tuple[str, str]] = {}
+    for name, template in templates_for(environment).items():
+        try:
+            rendered[name] = (template, env.get_template(template).render(context))
+        except jinja2.TemplateNotFound as exc:
+            raise UsageError(f"template {exc.name} not found under {templates_dir}") from exc
+        except jinja2.UndefinedError as exc:
+            raise UsageError(f"template {template}: {exc.message}") from exc
+    return rendered
+
+
+def render_environment(
+    loaded: LoadedConfig,
+    environment: Environment,
+    *,
+    out_dir: Path | None = None,
+    image: str | None = None,
+    check: bool = False,
+    templates_dir: Path = TEMPLATES_DIR,
+) -> RenderResult:
+    """Write the rendered files (or, with `check`, only compare them with what is on disk)."""
+    rendered = render_files(loaded, environment, image=image, templates_dir=templates_dir)
+    module = root_module(loaded, environment)
+    out = (out_dir or default_out_dir(loaded, environment)).resolve()
+    files: list[RenderedFile] = []
+    for name, (template, text) in rendered.items():
+        path = out / name
+        old = path.read_text(encoding="utf-8") if path.is_file() else None
+        if check:
+            status: FileStatus = "missing" if old is None else ("unchanged" if old == text else "differs")
+        else:
+            status = "created" if old is None else ("unchanged" if old == text else "changed")
+            if status != "unchanged":
+                out.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(path.suffix + ".tmp")
+                tmp.write_text(text, encoding="utf-8")
+                tmp.replace(path)
+        files.append(RenderedFile(path=str(path), template=template, status=status))
+    return RenderResult(
+        environment=environment.name,
+        target=environment.target,
+        out_dir=str(out),
+        root_module=str(module),
+        check=check,
+        files=files,
+    )
