@@ -1,12 +1,98 @@
-"""`cocusctl deploy`."""
+"""`cocusctl deploy`: roll an image (by digest) out to an environment's target."""
 
 from __future__ import annotations
 
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated
+
 import typer
 
-from cocusctl.cli.pending import not_yet
+from cocusctl.cli.context import AppContext, get_context
+from cocusctl.cli.options import EnvOption, OutputOption, output_value
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from cocusctl.core.cloudrun.model import DeployResult, TrafficRow
+    from cocusctl.core.config import Environment
 
 
-def deploy_command(ctx: typer.Context) -> None:
-    """Deploy an image by digest: infra phase, new revision, smoke test, traffic."""
-    not_yet(ctx, "deploy", 4)
+class TargetChoice(str, Enum):
+    cloudrun = "cloudrun"
+    gke = "gke"
+
+
+class StrategyChoice(str, Enum):
+    all = "all"
+    canary = "canary"
+
+
+def cloudrun_environment(app_ctx: AppContext, target: str | None = None) -> tuple[Environment, str]:
+    """The environment (checked to target Cloud Run) and its service name."""
+    from cocusctl.core.errors import NotAvailableError, UsageError
+
+    environment = app_ctx.environment()
+    if target is not None and target != environment.target:
+        raise UsageError(f"--target {target} does not match environment {environment.name!r}, "
+                         f"which targets {environment.target}")
+    if environment.target != "cloudrun":
+        raise NotAvailableError(f"this command is not available for target {environment.target} yet")
+    service = environment.settings.cloudrun.service or app_ctx.loaded.config.service.name
+    return environment, service
+
+
+def traffic_table(console: Console, title: str, rows: list[TrafficRow]) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("revision")
+    table.add_column("percent", justify="right")
+    table.add_column("tag")
+    table.add_column("url")
+    for r in rows:
+        table.add_row(r.revision, f"{r.percent}%", r.tag or "", r.url or "")
+    console.print(table)
+
+
+def deploy_view(console: Console, r: DeployResult) -> None:
+    state = "new revision" if r.created else "existing revision"
+    console.print(f"{r.service} ({r.environment}): {state} {r.revision}, digest {r.digest}", markup=False)
+    console.print(f"url: {r.url}" + (f"   candidate: {r.candidate_url}" if r.candidate_url else ""))
+    traffic_table(console, "traffic before", r.traffic_before)
+    traffic_table(console, "traffic after", r.traffic_after)
+
+
+def deploy_command(
+    ctx: typer.Context,
+    env: EnvOption = None,
+    target: Annotated[
+        TargetChoice | None, typer.Option("--target", help="cloudrun or gke (default: the environment's target).")
+    ] = None,
+    image: Annotated[
+        str | None,
+        typer.Option("--image", help="REGISTRY/REPO@sha256:DIGEST (default: the last pushed build)."),
+    ] = None,
+    strategy: Annotated[
+        StrategyChoice | None,
+        typer.Option("--strategy", help="all, or canary steps from config (default: cloudrun.strategy)."),
+    ] = None,
+    output: OutputOption = None,
+) -> None:
+    """Deploy an image by digest: new no-traffic revision, smoke test, then traffic (restored on failure)."""
+    app_ctx = get_context(ctx, env=env, output=output_value(output))
+
+    def action() -> DeployResult:
+        from cocusctl.core.cloudrun.deploy import Deployer, DeployPlan
+        from cocusctl.core.cloudrun.images import image_from_last_build, parse_image_ref
+
+        ref = parse_image_ref(image) if image is not None else None
+        environment, service = cloudrun_environment(app_ctx, target.value if target else None)
+        if ref is None:
+            out_dir = app_ctx.loaded.resolve_path(app_ctx.loaded.config.output_dir)
+            ref = image_from_last_build(out_dir / "last-build.json")
+        plan = DeployPlan.from_settings(environment.name, service, ref, environment.settings.cloudrun,
+                                        strategy=strategy.value if strategy else None)
+        api = app_ctx.adapters.cloudrun(environment)
+        return Deployer(api, app_ctx.reporter).deploy(plan)
+
+    app_ctx.run("deploy", action, deploy_view)

@@ -1,15 +1,97 @@
-"""`cocusctl emulator`: the local Cloud Run Admin API emulator."""
+"""`cocusctl emulator start|stop|status`: the local Cloud Run Admin API emulator."""
 
 from __future__ import annotations
 
-import typer
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
-from cocusctl.cli.pending import not_yet
+import typer
+from pydantic import BaseModel
+
+from cocusctl.cli.context import get_context
+from cocusctl.cli.options import OutputOption, output_value
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = typer.Typer(help="Run the local Cloud Run emulator.", no_args_is_help=True, rich_markup_mode=None)
 
+HomeOption = Annotated[
+    Path | None,
+    typer.Option("--home", envvar="COCUSCTL_EMULATOR_HOME",
+                 help="Directory for the emulator's state, PID and log (default ~/.cache/cocusctl/emulator)."),
+]
+
+
+class EmulatorResult(BaseModel):
+    running: bool
+    started: bool = False
+    stopped: bool = False
+    endpoint: str | None = None
+    port: int | None = None
+    pid: int | None = None
+    state_dir: str | None = None
+    log_file: str | None = None
+
+
+def _from_info(info: object, **extra: bool) -> EmulatorResult:
+    return EmulatorResult(running=True, endpoint=info.endpoint, port=info.port, pid=info.pid,  # type: ignore[attr-defined]
+                          state_dir=info.state_dir, log_file=info.log_file, **extra)  # type: ignore[attr-defined]
+
+
+def _view(console: Console, r: EmulatorResult) -> None:
+    if r.stopped:
+        console.print(f"emulator stopped (pid {r.pid})")
+    elif not r.running:
+        console.print("emulator not running")
+    else:
+        verb = "started" if r.started else "running"
+        console.print(f"emulator {verb}: {r.endpoint} (pid {r.pid}, state {r.state_dir})")
+        console.print(f"use it with:  cloudrun: {{api_endpoint: {r.endpoint}}}  (or api_endpoint: emulator)")
+
 
 @app.command("start")
-def start(ctx: typer.Context) -> None:
-    """Start the emulator in the background and print its endpoint."""
-    not_yet(ctx, "emulator start", 4)
+def start(
+    ctx: typer.Context,
+    port: Annotated[int, typer.Option("--port", "-p", help="API port on 127.0.0.1 (0 = any free port).")] = 9280,
+    home: HomeOption = None,
+    output: OutputOption = None,
+) -> None:
+    """Start the emulator in the background; returns once it serves and prints its endpoint."""
+    app_ctx = get_context(ctx, output=output_value(output))
+
+    def action() -> EmulatorResult:
+        from cocusctl.emulator import process
+
+        info, started = process.start(port=port, home=home)
+        return _from_info(info, started=started)
+
+    app_ctx.run("emulator start", action, _view)
+
+
+@app.command("stop")
+def stop(ctx: typer.Context, home: HomeOption = None, output: OutputOption = None) -> None:
+    """Stop the emulator started from this home directory (and the revision containers it runs)."""
+    app_ctx = get_context(ctx, output=output_value(output))
+
+    def action() -> EmulatorResult:
+        from cocusctl.emulator import process
+
+        pid = process.stop(home)
+        return EmulatorResult(running=False, stopped=pid is not None, pid=pid)
+
+    app_ctx.run("emulator stop", action, _view)
+
+
+@app.command("status")
+def status(ctx: typer.Context, home: HomeOption = None, output: OutputOption = None) -> None:
+    """Show whether the emulator runs, and its endpoint."""
+    app_ctx = get_context(ctx, output=output_value(output))
+
+    def action() -> EmulatorResult:
+        from cocusctl.emulator import process
+
+        info = process.status(home)
+        return _from_info(info) if info is not None else EmulatorResult(running=False)
+
+    app_ctx.run("emulator status", action, _view)

@@ -1,12 +1,67 @@
-"""`cocusctl promote`."""
+"""`cocusctl promote --from A --to B`: the digest serving in A, copied by digest to B's registry, deployed."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated
+
 import typer
 
-from cocusctl.cli.pending import not_yet
+from cocusctl.cli.context import get_context
+from cocusctl.cli.options import OutputOption, output_value
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from cocusctl.core.cloudrun.model import PromoteResult
 
 
-def promote_command(ctx: typer.Context) -> None:
-    """Promote the digest serving in one environment to another."""
-    not_yet(ctx, "promote", 4)
+def promote_view(console: Console, r: PromoteResult) -> None:
+    from cocusctl.cli.deploy import deploy_view
+
+    console.print(f"promoted {r.digest} from {r.source_environment} ({r.source_revision}) "
+                  f"to {r.target_environment}: {r.target_image}")
+    for d in r.differences:
+        console.print(f"  differs: {d}")
+    deploy_view(console, r.deploy)
+
+
+def promote_command(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Option("--from", help="Environment to promote from.")],
+    dest: Annotated[str, typer.Option("--to", help="Environment to promote to.")],
+    revision: Annotated[
+        str | None, typer.Option("--revision", help="Revision in --from (default: the one serving 100 %).")
+    ] = None,
+    output: OutputOption = None,
+) -> None:
+    """Promote what serves in one environment to the next: copy by digest, then deploy with B's strategy."""
+    app_ctx = get_context(ctx, output=output_value(output))
+
+    def action() -> PromoteResult:
+        from cocusctl.cli.deploy import cloudrun_environment
+        from cocusctl.core.cloudrun.deploy import DeployPlan
+        from cocusctl.core.cloudrun.images import parse_image_ref
+        from cocusctl.core.cloudrun.operations import promote
+        from cocusctl.core.errors import UsageError
+
+        if source == dest:
+            raise UsageError("--from and --to name the same environment")
+        app_ctx.env_name = source
+        env_a, service_a = cloudrun_environment(app_ctx)
+        app_ctx.env_name = dest
+        env_b, service_b = cloudrun_environment(app_ctx)
+        settings_b = env_b.settings.cloudrun
+        return promote(
+            api_a=app_ctx.adapters.cloudrun(env_a),
+            api_b=app_ctx.adapters.cloudrun(env_b),
+            reporter=app_ctx.reporter,
+            env_a=env_a.name,
+            env_b=env_b.name,
+            service_a=service_a,
+            copier=app_ctx.adapters.registry(env_a.registry),
+            registry_b=env_b.registry,
+            make_plan=lambda ref: DeployPlan.from_settings(env_b.name, service_b, parse_image_ref(ref), settings_b),
+            revision=revision,
+        )
+
+    app_ctx.run("promote", action, promote_view)

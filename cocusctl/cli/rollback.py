@@ -1,12 +1,35 @@
-"""`cocusctl rollback`."""
+"""`cocusctl rollback`: traffic back to the previous serving revision (or --to REVISION)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated
+
 import typer
 
-from cocusctl.cli.pending import not_yet
+from cocusctl.cli.context import get_context
+from cocusctl.cli.options import EnvOption, OutputOption, output_value
+
+if TYPE_CHECKING:
+    from cocusctl.core.cloudrun.model import TrafficResult
 
 
-def rollback_command(ctx: typer.Context) -> None:
-    """Send traffic back to the previous serving revision."""
-    not_yet(ctx, "rollback", 4)
+def rollback_command(
+    ctx: typer.Context,
+    to: Annotated[str | None, typer.Option("--to", help="Revision to roll back to (default: the previous one).")] = None,
+    env: EnvOption = None,
+    output: OutputOption = None,
+) -> None:
+    """Send all traffic back to the previous serving revision."""
+    app_ctx = get_context(ctx, env=env, output=output_value(output))
+
+    def action() -> TrafficResult:
+        from cocusctl.cli.deploy import cloudrun_environment
+        from cocusctl.core.cloudrun.operations import rollback
+
+        environment, service = cloudrun_environment(app_ctx)
+        api = app_ctx.adapters.cloudrun(environment)
+        return rollback(api, app_ctx.reporter, environment.name, service, to)
+
+    from cocusctl.cli.traffic import traffic_view
+
+    app_ctx.run("rollback", action, traffic_view)

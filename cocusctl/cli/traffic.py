@@ -1,12 +1,51 @@
-"""`cocusctl split-traffic`."""
+"""`cocusctl split-traffic`: set the traffic split of a service (validated before anything changes)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated
+
 import typer
 
-from cocusctl.cli.pending import not_yet
+from cocusctl.cli.context import get_context
+from cocusctl.cli.options import EnvOption, OutputOption, output_value
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from cocusctl.core.cloudrun.model import TrafficResult
 
 
-def split_traffic_command(ctx: typer.Context) -> None:
-    """Split traffic between revisions or tags (canary / blue-green)."""
-    not_yet(ctx, "split-traffic", 4)
+def traffic_view(console: Console, r: TrafficResult) -> None:
+    from cocusctl.cli.deploy import traffic_table
+
+    if not r.changed:
+        console.print(f"{r.service} ({r.environment}): traffic unchanged")
+    traffic_table(console, "traffic before", r.traffic_before)
+    traffic_table(console, "traffic after", r.traffic_after)
+
+
+def split_traffic_command(
+    ctx: typer.Context,
+    assignments: Annotated[
+        list[str] | None, typer.Argument(help="REVISION=PERCENT or TAG=PERCENT pairs summing to 100.")
+    ] = None,
+    to_latest: Annotated[bool, typer.Option("--to-latest", help="Send 100 % to the latest ready revision.")] = False,
+    env: EnvOption = None,
+    output: OutputOption = None,
+) -> None:
+    """Split traffic between revisions (by name or tag); shows before/after, applies, verifies."""
+    app_ctx = get_context(ctx, env=env, output=output_value(output))
+
+    def action() -> TrafficResult:
+        from cocusctl.cli.deploy import cloudrun_environment
+        from cocusctl.core.cloudrun import traffic as tr
+        from cocusctl.core.cloudrun.operations import split_traffic
+
+        if assignments and not to_latest:
+            tr.parse_assignments(list(assignments))  # bad input fails before any config or API work
+        environment, service = cloudrun_environment(app_ctx)
+        api = app_ctx.adapters.cloudrun(environment)
+        return split_traffic(api, app_ctx.reporter, environment.name, service, list(assignments or []),
+                             to_latest=to_latest)
+
+    app_ctx.run("split-traffic", action, traffic_view)

@@ -117,3 +117,88 @@ def build_test_image(
         raise RuntimeError(f"no registry digest recorded for {tag}")
     ref = digests[0]
     return TestImage(tag=tag, ref=ref, digest=ref.split("@", 1)[1])
+
+
+class LoadGenerator:
+    """Constant, bounded load on a 127.0.0.1 URL from a few threads; records every failure.
+
+    A request fails when it gets no answer or a status >= 500. `max_requests` and `max_seconds` bound it.
+    """
+
+    def __init__(self, url: str, *, threads: int = 4, max_requests: int = 20000, max_seconds: float = 120.0,
+                 path: str = "/") -> None:
+        from urllib.parse import urlparse
+
+        if urlparse(url).hostname not in ("127.0.0.1", "localhost"):
+            raise ValueError(f"load is only ever sent to 127.0.0.1, not {url}")
+        self.url = url.rstrip("/") + path
+        self.threads = threads
+        self.max_requests = max_requests
+        self.max_seconds = max_seconds
+        self.ok = 0
+        self.failures: list[str] = []
+        self.revisions: dict[str, int] = {}
+        self._stop = False
+        self._lock = __import__("threading").Lock()
+        self._workers: list = []
+
+    def _run(self) -> None:
+        import time
+
+        import httpx
+
+        deadline = time.monotonic() + self.max_seconds
+        with httpx.Client(timeout=10.0) as client:
+            while not self._stop and time.monotonic() < deadline:
+                with self._lock:
+                    if self.ok + len(self.failures) >= self.max_requests:
+                        return
+                try:
+                    resp = client.get(self.url)
+                    failed = resp.status_code >= 500
+                    detail = f"HTTP {resp.status_code}: {resp.text[:80]}"
+                    rev = resp.headers.get("X-Cocus-Revision", "")
+                except httpx.HTTPError as exc:
+                    failed, detail, rev = True, f"{type(exc).__name__}: {exc}", ""
+                with self._lock:
+                    if failed:
+                        self.failures.append(detail)
+                    else:
+                        self.ok += 1
+                        self.revisions[rev] = self.revisions.get(rev, 0) + 1
+                time.sleep(0.005)
+
+    def __enter__(self) -> LoadGenerator:
+        import threading
+
+        self._workers = [threading.Thread(target=self._run, daemon=True) for _ in range(self.threads)]
+        for w in self._workers:
+            w.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop = True
+        for w in self._workers:
+            w.join(timeout=30)
+
+    @property
+    def total(self) -> int:
+        return self.ok + len(self.failures)
+
+
+def emulator_process(home: object):  # noqa: ANN201 - a context manager yielding EmulatorInfo
+    """Start an emulator for `home` (any free port) and stop it (and its containers) afterwards."""
+    from contextlib import contextmanager
+    from pathlib import Path
+
+    from cocusctl.emulator import process
+
+    @contextmanager
+    def _cm():  # noqa: ANN202
+        info, _ = process.start(port=0, home=Path(str(home)))
+        try:
+            yield info
+        finally:
+            process.stop(Path(str(home)))
+
+    return _cm()

@@ -140,6 +140,7 @@ class DeployResult(BaseModel):
 
 class TrafficResult(BaseModel):
     environment: str
+    action: Literal["split-traffic", "rollback"] = "split-traffic"
     target: Literal["cloudrun", "gke"] = "cloudrun"
     service: str
     changed: bool
@@ -181,8 +182,5 @@ class PromoteResult(BaseModel):
     digest: str
     source_image: str
     target_image: str
-    copied_blobs: int
-    mounted_blobs: int
-    existing_blobs: int
     differences: list[str]
     deploy: DeployResult
