@@ -70,7 +70,7 @@ apt_install() {  # apt_install PKG...; output goes to a log, shown only on failu
 owned_pid() {
     local file=$1 marker=$2 pid
     [ -r "$file" ] || return 1
-    read -r pid <"$file" || return 1
+    pid=$(<"$file")   # dockerd writes its PID without a newline
     [[ $pid =~ ^[0-9]+$ ]] || return 1
     [[ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" == *"$marker"* ]] || return 1
     echo "$pid"
