@@ -21,7 +21,7 @@ import base64
 import hashlib
 import re
 import tempfile
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
@@ -104,9 +104,18 @@ def google_access_token() -> str:
 class _ChallengeAuth(httpx.Auth):
     """httpx auth flow: on a 401, answer the registry's Basic or Bearer challenge (token cached per scope)."""
 
-    def __init__(self, credentials: tuple[str, str] | None) -> None:
-        self.credentials = credentials
+    def __init__(self, credentials: Callable[[], tuple[str, str] | None]) -> None:
+        self._provider = credentials
+        self._credentials: tuple[str, str] | None = None
+        self._fetched = False
         self.tokens: dict[str, str] = {}
+
+    @property
+    def credentials(self) -> tuple[str, str] | None:
+        if not self._fetched:  # only when a registry asks: anonymous registries never need credentials
+            self._credentials = self._provider()
+            self._fetched = True
+        return self._credentials
 
     def _basic(self) -> str | None:
         if self.credentials is None:
@@ -180,8 +189,7 @@ class RegistryClient:
     @property
     def http(self) -> httpx.Client:
         if self._http is None:
-            auth = _ChallengeAuth(self.credentials() if self.config.is_artifact_registry or self.config.username
-                                  else None)
+            auth = _ChallengeAuth(self.credentials)
             self._http = httpx.Client(
                 base_url=self.base_url, timeout=self.timeout, follow_redirects=True, auth=auth
             )
@@ -203,7 +211,7 @@ class RegistryClient:
 
     def ping(self) -> int:
         """GET /v2/: 200 (open) or 401 (auth required) mean a Distribution API answers; returns the status."""
-        response = self._request("GET", "/v2/")
+        response = self._request("GET", "/v2/", auth=_no_auth)
         if response.status_code not in (200, 401):
             raise CloudApiError(f"registry {self.config.netloc} answered /v2/ with HTTP {response.status_code}")
         return response.status_code
@@ -361,6 +369,10 @@ class RegistryClient:
         with tempfile.TemporaryFile() as spool:
             actual = self.download_blob(src_repo, digest, spool)
             dst.upload_blob(dst_repo, digest, spool, actual)
+
+
+def _no_auth(request: httpx.Request) -> httpx.Request:
+    return request
 
 
 def _media_type_of(raw: bytes) -> str:

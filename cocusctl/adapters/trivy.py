@@ -51,6 +51,13 @@ class Trivy:
         match = re.search(r"Version:\s*(\S+)", out)
         return match.group(1) if match else out.strip().splitlines()[0]
 
+    def vuln_db_present(self) -> bool:
+        """Whether a vulnerability DB is in the cache (it may still be stale; Trivy decides)."""
+        import os
+
+        cache = self.cache_dir or Path(os.environ.get("TRIVY_CACHE_DIR") or Path.home() / ".cache" / "trivy")
+        return (cache / "db" / "trivy.db").is_file()
+
     def scan_image(
         self,
         image: str,

@@ -9,6 +9,7 @@ CLI can show what was done (image id, size, findings table) even when the comman
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -17,8 +18,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
-from cocusctl.core.config import Environment, LoadedConfig
-from cocusctl.core.errors import CocusError, PushError, ScanGateError, SizeBudgetError, UsageError
+from cocusctl.core.config import AcceptedFinding, Environment, LoadedConfig, ScanPolicy
+from cocusctl.core.errors import CocusError, NotAvailableError, PushError, ScanGateError, SizeBudgetError, UsageError
 from cocusctl.core.reporting import Reporter
 from cocusctl.core.scan import (
     ScanSummary,
@@ -26,6 +27,7 @@ from cocusctl.core.scan import (
     evaluate,
     findings_from_report,
     gate_message,
+    gate_report,
     load_accepted,
     load_report,
 )
@@ -135,6 +137,64 @@ class BuildResult(BaseModel):
     timings_s: dict[str, float] = Field(default_factory=dict)
 
 
+class ScanRun(BaseModel):
+    """What `cocusctl scan` returns: the gate's summary and, for an image scan, the report paths."""
+
+    scan: ScanSummary
+    reports: ReportPaths | None = None
+
+
+def scan_image(
+    scanner: Scanner,
+    ref: str,
+    out: Path,
+    policy: ScanPolicy,
+    *,
+    accepted: list[AcceptedFinding],
+    allow_missing_vuln_db: bool,
+    reporter: Reporter,
+) -> ScanRun:
+    """Scan a local image into `out/` (Trivy JSON, SARIF, CycloneDX SBOM, gate.json) and judge it.
+
+    When the vulnerability DB is unavailable this raises `VulnDbUnavailable`, unless the flag or the
+    policy allows going on; then only secrets and misconfigurations are scanned and the summary says
+    vulnerabilities were NOT checked (the SBOM is complete either way: it does not need the DB).
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    report_path = out / "trivy.json"
+    timeout = float(policy.timeout_s)
+    reporter.step(f"Scanning {ref} with Trivy (vulnerabilities, secrets, misconfigurations)")
+    vulns_checked = True
+    try:
+        scanner.scan_image(ref, report_path, timeout=timeout, on_line=reporter.detail)
+    except VulnDbUnavailable as exc:
+        if not (allow_missing_vuln_db or policy.allow_missing_vuln_db):
+            raise
+        vulns_checked = False
+        reporter.warn(f"{exc.message}: vulnerabilities will NOT be checked (allowed explicitly)")
+        scanner.scan_image(
+            ref, report_path, scanners=("secret", "misconfig"), timeout=timeout, on_line=reporter.detail
+        )
+    reports = ReportPaths(dir=str(out), trivy_json=str(report_path))
+    reports.sarif = str(scanner.convert(report_path, "sarif", out / "trivy.sarif"))
+    reports.sbom = str(scanner.convert(report_path, "cyclonedx", out / "sbom.cdx.json"))
+    summary = evaluate(
+        findings_from_report(load_report(report_path)),
+        policy,
+        vulnerabilities_checked=vulns_checked,
+        allow_missing_vuln_db=allow_missing_vuln_db,
+        accepted=accepted,
+        artifact=ref,
+    )
+    reports.gate = str(out / "gate.json")
+    (out / "gate.json").write_text(summary.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    for note in summary.notes:
+        reporter.warn(note)
+    if summary.passed:
+        reporter.success(f"Scan gate passed ({len(summary.unfixed)} unfixed, {len(summary.accepted)} accepted)")
+    return ScanRun(scan=summary, reports=reports)
+
+
 # --- the build ---------------------------------------------------------------------------------------
 
 
@@ -231,47 +291,24 @@ class ImageBuild:
         self.reporter.info(f"image size {result.size_mb:.1f} MB (budget {budget} MB)")
 
     def _scan(self, scanner: Scanner, result: BuildResult, accepted: Any) -> None:
-        policy = self.environment.scan
         out = self.loaded.resolve_path(self.loaded.config.output_dir) / "build" / result.tags[0]
-        out.mkdir(parents=True, exist_ok=True)
-        paths = ReportPaths(dir=str(out), trivy_json=str(out / "trivy.json"))
-        result.reports = paths
-        ref = result.refs[0]
-        timeout = float(policy.timeout_s)
-        self.reporter.step(f"Scanning {ref} with Trivy (vulnerabilities, secrets, misconfigurations)")
         started = time.monotonic()
-        vulns_checked = True
         try:
-            scanner.scan_image(ref, out / "trivy.json", timeout=timeout, on_line=self.reporter.detail)
-        except VulnDbUnavailable as exc:
-            if not (self.request.allow_missing_vuln_db or policy.allow_missing_vuln_db):
-                raise
-            vulns_checked = False
-            self.reporter.warn(f"{exc.message}: vulnerabilities will NOT be checked (allowed explicitly)")
-            scanner.scan_image(
-                ref, out / "trivy.json", scanners=("secret", "misconfig"), timeout=timeout,
-                on_line=self.reporter.detail,
+            scan = scan_image(
+                scanner,
+                result.refs[0],
+                out,
+                self.environment.scan,
+                accepted=accepted,
+                allow_missing_vuln_db=self.request.allow_missing_vuln_db,
+                reporter=self.reporter,
             )
-        paths.sarif = str(scanner.convert(out / "trivy.json", "sarif", out / "trivy.sarif"))
-        paths.sbom = str(scanner.convert(out / "trivy.json", "cyclonedx", out / "sbom.cdx.json"))
-        report = load_report(out / "trivy.json")
-        summary = evaluate(
-            findings_from_report(report),
-            policy,
-            vulnerabilities_checked=vulns_checked,
-            allow_missing_vuln_db=self.request.allow_missing_vuln_db,
-            accepted=accepted,
-            artifact=ref,
-        )
-        result.scan = summary
-        paths.gate = str(out / "gate.json")
-        (out / "gate.json").write_text(summary.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        finally:
+            result.reports = ReportPaths(dir=str(out), trivy_json=str(out / "trivy.json"))
+        result.scan, result.reports = scan.scan, scan.reports
         result.timings_s["scan"] = round(time.monotonic() - started, 2)
-        for note in summary.notes:
-            self.reporter.warn(note)
-        if not summary.passed:
-            raise ScanGateError(gate_message(summary), hint=f"reports in {out}")
-        self.reporter.success(f"Scan gate passed ({len(summary.unfixed)} unfixed, {len(summary.accepted)} accepted)")
+        if not scan.scan.passed:
+            raise ScanGateError(gate_message(scan.scan), hint=f"reports in {out}")
 
     def _push(self, engine: Engine, registry: Registry, result: BuildResult) -> None:
         self.reporter.step(f"Pushing {result.image} ({', '.join(result.tags)})")
@@ -300,3 +337,47 @@ class ImageBuild:
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(result.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8")
         tmp.replace(path)
+
+
+# --- `cocusctl scan` -------------------------------------------------------------------------------------
+
+
+def gate_saved_report(
+    loaded: LoadedConfig, environment: Environment, report: Path, allow_missing_vuln_db: bool
+) -> ScanRun:
+    """Judge a saved Trivy JSON report under the environment's policy; ScanGateError when it fails."""
+    summary = gate_report(
+        report, environment.scan, root=loaded.root, allow_missing_vuln_db=allow_missing_vuln_db
+    )
+    run = ScanRun(scan=summary)
+    if not summary.passed:
+        raise ScanGateError(gate_message(summary), result=run)
+    return run
+
+
+def scan_local_image(
+    loaded: LoadedConfig,
+    environment: Environment,
+    image: str,
+    engine_factory: Callable[[], Engine],
+    scanner_factory: Callable[[], Scanner],
+    allow_missing_vuln_db: bool,
+    reporter: Reporter,
+) -> ScanRun:
+    """Scan an image in the local engine into OUTPUT_DIR/scan/<image>/ and judge it."""
+    accepted = load_accepted(environment.scan, loaded.root)
+    engine = engine_factory()
+    scanner = scanner_factory()
+    try:
+        engine.image(image)
+    except NotAvailableError as exc:
+        raise NotAvailableError(exc.message, hint="build it (cocusctl build) or docker pull it first") from None
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", image).strip("_")[:120]
+    out = loaded.resolve_path(loaded.config.output_dir) / "scan" / safe
+    run = scan_image(
+        scanner, image, out, environment.scan, accepted=accepted,
+        allow_missing_vuln_db=allow_missing_vuln_db, reporter=reporter,
+    )
+    if not run.scan.passed:
+        raise ScanGateError(gate_message(run.scan), hint=f"reports in {out}", result=run)
+    return run

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from cocusctl.core.build import ScanRun
     from cocusctl.core.scan import Finding, ScanSummary
 
 _ROWS = (("vulnerability", "vulnerabilities"), ("secret", "secrets"), ("misconfig", "misconfigurations"))
@@ -45,3 +46,12 @@ def _findings(console: Console, title: str, findings: list[Finding]) -> None:
         last = f.reason if title == "Accepted" else (f.fixed_version or "-")
         table.add_row(f.kind, f.id, f.severity, where, last or "-")
     console.print(table)
+
+
+def scan_run_view(console: Console, run: ScanRun) -> None:
+    scan_view(console, run.scan)
+    if run.reports is not None:
+        for label, path in (("report", run.reports.trivy_json), ("sarif", run.reports.sarif),
+                            ("sbom", run.reports.sbom)):
+            if path:
+                console.print(f"{label}: {path}")

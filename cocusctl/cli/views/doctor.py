@@ -1,0 +1,26 @@
+"""Human view of `cocusctl doctor`: one table, a fix for every failed row."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from cocusctl.core.doctor import DoctorReport
+
+
+def doctor_view(console: Console, report: DoctorReport) -> None:
+    from rich.table import Table
+
+    table = Table("check", "status", "detail", "how to fix",
+                  title=f"cocusctl doctor (environment {report.environment or '?'})")
+    for check in report.checks:
+        if check.ok:
+            status = "[green]ok[/]"
+        elif check.required:
+            status = "[bold red]MISSING[/]"
+        else:
+            status = "[yellow]absent[/] (not required)"
+        table.add_row(check.name, status, check.detail, "" if check.ok else (check.fix or ""))
+    console.print(table)
