@@ -101,7 +101,13 @@ def jinja_environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["hcl"] = hcl_literal
+
+    def hcl_filter(value: Any) -> str:
+        if isinstance(value, jinja2.Undefined):
+            str(value)  # StrictUndefined raises UndefinedError naming the missing value
+        return hcl_literal(value)
+
+    env.filters["hcl"] = hcl_filter
     return env
 
 

@@ -1,0 +1,3 @@
+# Rendered by `cocusctl render` for environment prod-gke: `terraform init -backend-config=<this file>`.
+bucket = "acme-cocus-tfstate"
+prefix = "cocus-rag/prod-gke"

@@ -1,0 +1,51 @@
+# Rendered by `cocusctl render` from templates/terraform/cloudrun.tfvars.j2 for environment staging.
+# Do not edit: change cocus.yaml and render again. Inputs of the Terraform root module terraform/cloudrun.
+
+project_id          = "acme-cocus-staging"
+region              = "europe-west1"
+environment         = "staging"
+deletion_protection = false
+
+labels = {
+  "team"        = "platform"
+  "cost-center" = "rag"
+}
+
+# Artifact Registry
+artifact_repository_id             = "cocus"
+cleanup_keep_recent                = 5
+cleanup_delete_untagged_after_days = 3
+
+# Identity and secrets (names and pinned versions only; values never pass through Terraform)
+runtime_service_account_id = "cocus-rag-staging"
+runtime_roles              = ["roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/cloudtrace.agent"]
+
+secrets = [
+  {
+    "name"    = "cocus-rag-openai-api-key"
+    "env"     = "OPENAI_API_KEY"
+    "version" = "2"
+  },
+]
+
+# Cloud Run service (Terraform-owned fields; image is used only when the service is first created)
+service_name    = "cocus-rag"
+image           = "us-docker.pkg.dev/cloudrun/container/hello"
+min_instances   = 0
+max_instances   = 5
+cpu             = "1"
+memory          = "1Gi"
+concurrency     = 40
+ingress         = "all"
+invoker         = "public"
+invoker_members = []
+
+env_vars = {
+  "LOG_LEVEL" = "debug"
+  "RAG_TOP_K" = "5"
+}
+
+# Network
+vpc_egress   = false
+network_name = "cocus-vpc"
+subnet_cidr  = "10.10.0.0/20"
