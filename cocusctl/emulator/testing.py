@@ -202,3 +202,20 @@ def emulator_process(home: object):  # noqa: ANN201 - a context manager yielding
             process.stop(Path(str(home)))
 
     return _cm()
+
+
+def write_config(path: object, endpoint: str, *, service: str, registry: str = REGISTRY,
+                 environments: tuple[str, ...] = ("local-staging", "local-prod"), **cloudrun: object) -> None:
+    """A cocus.yaml whose environments (one GCP project each) target the emulator at `endpoint`."""
+    import json as _json
+    from pathlib import Path
+
+    settings = {"api_endpoint": endpoint, "service": service, "smoke_query": "What is the answer?",
+                "step_pause_s": 1, "memory": "256Mi", **cloudrun}
+    envs = {
+        name: {"target": "cloudrun", "project": name, "region": "local", "infrastructure": False,
+               "registry": {"url": f"{registry}/{name}", "insecure": True}, "cloudrun": settings}
+        for name in environments
+    }
+    doc = {"version": 1, "default_environment": environments[0], "environments": envs}
+    Path(str(path)).write_text(_json.dumps(doc, indent=1))  # JSON is YAML

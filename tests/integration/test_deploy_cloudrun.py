@@ -1,0 +1,217 @@
+"""`deploy`, `split-traffic` and `rollback` against the emulator, with real containers and real load.
+
+All load goes to 127.0.0.1 and is bounded in requests and seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def images(docker_engine, local_registry, base_image):
+    from cocusctl.emulator.testing import build_test_image
+
+    return {
+        "v1": build_test_image("v1", registry=local_registry),
+        "v2": build_test_image("v2", registry=local_registry),
+        "v3": build_test_image("v3", registry=local_registry),
+        "crash": build_test_image("v1", "crash", registry=local_registry),
+    }
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory, images):
+    from cocusctl.emulator.testing import emulator_process
+
+    with emulator_process(tmp_path_factory.mktemp("emu-deploy")) as info:
+        yield info
+
+
+@pytest.fixture
+def cli(tmp_path, emulator, monkeypatch):
+    """Run cocusctl in-process against a config naming a fresh service; returns (invoke, api, config)."""
+    from cocusctl.adapters.cloudrun import CloudRun
+    from cocusctl.cli import app
+    from cocusctl.emulator.testing import write_config
+
+    service = "svc-" + os.urandom(3).hex()
+    config = tmp_path / "cocus.yaml"
+    write_config(config, emulator.endpoint, service=service)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "200")
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(app, ["--config", str(config), *args])
+
+    api = CloudRun("local-staging", "local", emulator.endpoint)
+    return invoke, api, service, config
+
+
+def _snapshot(api, service: str) -> tuple:
+    """The emulator's whole state for a service, as the API returns it."""
+    raw = api.services.get_service(name=f"{api.parent}/services/{service}")
+    revs = sorted(r.name for r in api.revisions.list_revisions(parent=raw.name))
+    return raw.etag, raw.generation, list(raw.traffic), list(raw.traffic_statuses), revs
+
+
+def _deploy_json(invoke, *args: str) -> dict:
+    res = invoke("deploy", "--env", "local-staging", "-o", "json", *args)
+    assert res.exit_code == 0, res.output
+    return json.loads(res.stdout)["data"]
+
+
+def test_crashing_deploy_under_load_loses_no_request_and_keeps_traffic(cli, images):
+    from cocusctl.emulator.testing import LoadGenerator
+
+    invoke, api, service, _ = cli
+    first = _deploy_json(invoke, "--image", images["v1"].ref)
+    before = api.get_service(service)
+    with LoadGenerator(first["url"], threads=4, max_requests=5000, max_seconds=60) as load:
+        time.sleep(0.5)
+        res = invoke("deploy", "--env", "local-staging", "--image", images["crash"].ref)
+        time.sleep(0.5)
+    assert res.exit_code == 11, res.output
+    assert "is not ready" in res.stderr and "exited with code 3" in res.stderr
+    assert "FATAL: cannot open the vector index" in res.stderr  # the container's last log lines
+    assert "previous traffic restored" in res.stderr
+    assert load.failures == [] and load.total > 50
+    assert set(load.revisions) == {first["revision"]}
+    after = api.get_service(service)
+    assert after.statuses == before.statuses
+
+
+def test_canary_under_load_loses_no_request(cli, images):
+    from cocusctl.emulator.testing import LoadGenerator
+
+    invoke, api, service, _ = cli
+    first = _deploy_json(invoke, "--image", images["v1"].ref)
+    with LoadGenerator(first["url"], threads=4, max_requests=8000, max_seconds=90) as load:
+        time.sleep(0.5)
+        second = _deploy_json(invoke, "--image", images["v2"].ref, "--strategy", "canary")
+        time.sleep(0.5)
+    assert second["steps"] == ["candidate", "smoke", "10", "50", "100"]
+    assert load.failures == [] and load.total > 100
+    assert load.revisions.get(first["revision"], 0) > 0 and load.revisions.get(second["revision"], 0) > 0
+    state = api.get_service(service)
+    assert state.serving() == {second["revision"]: 100}
+    assert [r["revision"] for r in second["traffic_before"]] == [first["revision"]]
+
+
+def test_same_deploy_twice_creates_nothing(cli, images):
+    invoke, api, service, _ = cli
+    first = _deploy_json(invoke, "--image", images["v1"].ref)
+    snap = _snapshot(api, service)
+    again = _deploy_json(invoke, "--image", images["v1"].ref)
+    assert again["revision"] == first["revision"]
+    assert (again["created"], again["changed"]) == (False, False)
+    assert _snapshot(api, service) == snap
+
+
+def test_ninety_ten_split_over_2000_requests(cli, images):
+    import httpx
+
+    invoke, api, service, _ = cli
+    a = _deploy_json(invoke, "--image", images["v1"].ref)["revision"]
+    # Make B a ready revision that serves nothing yet: deploy, then roll back to A.
+    b = _deploy_json(invoke, "--image", images["v2"].ref)["revision"]
+    res = invoke("rollback", "--env", "local-staging", "--to", a)
+    assert res.exit_code == 0, res.output
+    res = invoke("split-traffic", "--env", "local-staging", "-o", "json", f"{a}=90", f"{b}=10")
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)["data"]
+    assert {(r["revision"], r["percent"]) for r in data["traffic_after"] if r["percent"]} == {(a, 90), (b, 10)}
+    url = api.get_service(service).uri
+    seen: Counter[str] = Counter()
+    with httpx.Client(timeout=10) as client:
+        for _ in range(2000):
+            seen[client.get(url).json()["revision"]] += 1
+    assert sum(seen.values()) == 2000
+    share_b = 100 * seen[b] / 2000
+    assert abs(share_b - 10) <= 3, seen
+    counts = api.request_counts(service)
+    assert counts[a] >= seen[a] and counts[b] >= seen[b]
+
+
+def test_ctrl_c_during_a_canary_step_restores_traffic(cli, images):
+    invoke, api, service, config = cli
+    first = _deploy_json(invoke, "--image", images["v1"].ref)
+    before = api.get_service(service)
+    env = {**os.environ, "NO_COLOR": "1", "COCUSCTL_ENVIRONMENTS__LOCAL_STAGING__CLOUDRUN__STEP_PAUSE_S": "60"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cocusctl", "--config", str(config), "deploy", "--env", "local-staging",
+         "--image", images["v3"].ref, "--strategy", "canary"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            serving = api.get_service(service).serving()
+            if len(serving) == 2:
+                break
+            time.sleep(0.2)
+        assert len(serving) == 2, serving  # the 10 % step is live
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "previous traffic restored" in err
+    assert api.get_service(service).statuses == before.statuses
+    assert api.get_service(service).serving() == {first["revision"]: 100}
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (("split-traffic", "{a}=90", "{a}-x=5"), "must sum to 100"),
+        (("split-traffic", "{a}=50", "nope-rev=50"), "unknown revision or tag 'nope-rev'"),
+        (("split-traffic", "{a}=fifty"), "whole number"),
+        (("deploy", "--image", "127.0.0.1:5000/x@sha256:1234"), "malformed image reference"),
+        (("deploy", "--image", "{v2}", "--target", "gke"), "does not match environment"),
+    ],
+)
+def test_bad_input_is_a_usage_error_and_changes_nothing(cli, images, args, message):
+    invoke, api, service, _ = cli
+    a = _deploy_json(invoke, "--image", images["v1"].ref)["revision"]
+    snap = _snapshot(api, service)
+    argv = [x.format(a=a, v2=images["v2"].ref) for x in args]
+    res = invoke(argv[0], "--env", "local-staging", *argv[1:])
+    assert res.exit_code == 2, res.output
+    error_lines = [line for line in res.stderr.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1 and message in error_lines[0], res.stderr
+    assert "Traceback" not in res.output
+    assert _snapshot(api, service) == snap
+
+
+def test_duplicate_tags_are_refused_before_anything_changes(cli, images):
+    from cocusctl.core.cloudrun.model import TrafficEntry
+    from cocusctl.core.cloudrun.operations import apply_traffic
+    from cocusctl.core.errors import UsageError
+    from cocusctl.core.reporting import NullReporter
+
+    invoke, api, service, _ = cli
+    a = _deploy_json(invoke, "--image", images["v1"].ref)["revision"]
+    b = _deploy_json(invoke, "--image", images["v2"].ref)["revision"]
+    snap = _snapshot(api, service)
+    target = [TrafficEntry(a, 50, "blue"), TrafficEntry(b, 50, "blue")]
+    with pytest.raises(UsageError, match="unique"):
+        apply_traffic(api, NullReporter(), "local-staging", service, api.get_service(service), target,
+                      action="split-traffic")
+    assert _snapshot(api, service) == snap
