@@ -16,6 +16,7 @@
 #   COCUS_DEBIAN_MIRROR  mirror used by debootstrap                   [http://deb.debian.org/debian]
 #   COCUS_STACK_TIMEOUT  seconds to wait for dockerd / the registry   [60]
 set -euo pipefail
+((BASH_VERSINFO[0] >= 5)) || { echo "local-stack: error: needs bash 5 or newer" >&2; exit 1; }
 
 # python3.11-doc is the RAG service's default corpus; redis-server is used by the service tests.
 readonly PACKAGES=(docker.io docker-registry debootstrap redis-server python3.11-doc)
@@ -53,9 +54,8 @@ log_tail() { [ -f "$1" ] && tail -n 15 "$1" | sed 's/^/    | /' >&2; return 0; }
 
 docker_ok() { command -v docker >/dev/null && timeout 20 docker info >/dev/null 2>&1; }
 is_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-missing_packages() {
+missing_packages() {  # one per line
     local p
-    command -v dpkg-query >/dev/null || return 0
     for p in "${PACKAGES[@]}"; do is_installed "$p" || echo "$p"; done
 }
 apt_install() {  # apt_install PKG...; output goes to a log, shown only on failure
@@ -121,7 +121,9 @@ up_packages() {
     step_start
     local missing=()
     mapfile -t missing < <(missing_packages)
-    if ((${#missing[@]} == 0)); then
+    if ! command -v dpkg-query >/dev/null; then
+        report packages skip "not a Debian machine: no packages checked"
+    elif ((${#missing[@]} == 0)); then
         report packages ok "all present: ${PACKAGES[*]}"
     elif [ "$MODE" = check ]; then
         report packages warn "missing ${missing[*]}: Docker already runs, so nothing is installed" \
@@ -145,7 +147,8 @@ up_dockerd() {
     fi
     [ "$MODE" = full ] || die "docker info stopped working"
     if ! pid=$(owned_pid "$DOCKERD_PIDFILE" "$(dockerd_marker)"); then
-        if [ -r /var/run/docker.pid ] && read -r pid </var/run/docker.pid && [ -d "/proc/$pid" ]; then
+        if [ -r /var/run/docker.pid ] && pid=$(</var/run/docker.pid) \
+            && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ]; then
             die "a dockerd (pid $pid) runs but 'docker info' fails; see its log or stop it, then rerun"
         fi
         pid=$(launch "$DOCKERD_LOG" dockerd --bridge=none --iptables=false --ip6tables=false \
@@ -233,6 +236,8 @@ cleanup_rootfs() {
 build_base_image() {
     ROOTFS=$(mktemp -d "$STACK_DIR/rootfs.XXXXXX")
     trap cleanup_rootfs EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
     local log=$STACK_DIR/debootstrap.log
     debootstrap --variant=minbase --include=python3,python3-venv "$SUITE" "$ROOTFS" "$MIRROR" >"$log" 2>&1 \
         || { log_tail "$log"; die "debootstrap failed (log: $log)"; }
@@ -312,9 +317,6 @@ take_lock() {
 }
 
 cmd_up() {
-    if ! [[ $REGISTRY_PORT =~ ^[0-9]+$ ]] || ((REGISTRY_PORT < 1 || REGISTRY_PORT > 65535)); then
-        die "COCUS_REGISTRY_PORT must be a port number, got '$REGISTRY_PORT'"
-    fi
     if docker_ok; then
         MODE=check
     elif [ "$(id -u)" -eq 0 ] && [ -r /etc/debian_version ] && command -v apt-get >/dev/null; then
@@ -407,7 +409,9 @@ cmd_status() {
     fi
     step_start
     mapfile -t missing < <(missing_packages)
-    if ((${#missing[@]} == 0)); then
+    if ! command -v dpkg-query >/dev/null; then
+        report packages skip "not a Debian machine: no packages checked"
+    elif ((${#missing[@]} == 0)); then
         report packages ok "all present"
     else
         report packages warn "missing: ${missing[*]}"
@@ -417,6 +421,10 @@ cmd_status() {
 
 main() {
     [ $# -eq 1 ] || usage
+    if ! [[ $REGISTRY_PORT =~ ^[0-9]+$ ]] || ((REGISTRY_PORT < 1 || REGISTRY_PORT > 65535)); then
+        die "COCUS_REGISTRY_PORT must be a port number, got '$REGISTRY_PORT'"
+    fi
+    [[ $TIMEOUT =~ ^[0-9]+$ ]] || die "COCUS_STACK_TIMEOUT must be a number of seconds, got '$TIMEOUT'"
     case $1 in
         up) cmd_up ;;
         down) cmd_down ;;
