@@ -23,8 +23,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = REPO_ROOT / "scripts" / "local-stack.sh"
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
-pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.trivy]
-
 
 def stack(command: str, state_dir: Path, port: int | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COCUS_STACK_DIR": str(state_dir)}
@@ -121,6 +119,9 @@ def test_bad_argument_prints_usage_and_changes_nothing(tmp_path: Path) -> None:
     assert not state.exists()
 
 
+@pytest.mark.docker
+@pytest.mark.registry
+@pytest.mark.trivy
 def test_status_reports_shared_daemons_as_not_ours(
     docker_engine, local_registry: str, base_image: str, trivy_bin: str, tmp_path: Path
 ) -> None:
@@ -139,6 +140,7 @@ def test_status_reports_shared_daemons_as_not_ours(
     assert not state.exists(), "status must not create or change anything"
 
 
+@pytest.mark.docker
 def test_status_fails_and_names_a_missing_registry(docker_engine, tmp_path: Path) -> None:
     port = free_port()
     result = stack("status", tmp_path / "state", port)
@@ -150,6 +152,9 @@ def test_status_fails_and_names_a_missing_registry(docker_engine, tmp_path: Path
     )
 
 
+@pytest.mark.docker
+@pytest.mark.registry
+@pytest.mark.trivy
 def test_up_twice_on_a_ready_machine_starts_nothing(
     docker_engine, local_registry: str, base_image: str, trivy_bin: str, tmp_path: Path
 ) -> None:
@@ -173,6 +178,9 @@ def test_up_twice_on_a_ready_machine_starts_nothing(
     assert docker_engine.images.get(base_image).id == image_id
 
 
+@pytest.mark.docker
+@pytest.mark.registry
+@pytest.mark.trivy
 def test_up_and_down_own_registry_leave_shared_one_running(
     docker_engine,
     local_registry: str,
