@@ -108,9 +108,35 @@ class Trivy:
 
     def convert(self, report: Path, fmt: str, output: Path, *, timeout: float = 300) -> Path:
         """Turn a JSON report into another format (sarif, cyclonedx, spdx-json) without rescanning."""
-        argv = [*self._base(), "convert", "--quiet", "--format", fmt, "--output", str(output), str(report)]
-        run(argv, tool="trivy", timeout=timeout)
+        source = report
+        if fmt == "sarif":
+            source = _sarif_safe_copy(report, output.with_name(output.name + ".input.json"))
+        argv = [*self._base(), "convert", "--quiet", "--format", fmt, "--output", str(output), str(source)]
+        try:
+            run(argv, tool="trivy", timeout=timeout)
+        finally:
+            if source != report:
+                source.unlink(missing_ok=True)
         return output
+
+
+def _sarif_safe_copy(report: Path, scratch: Path) -> Path:
+    """Trivy 0.76's SARIF writer crashes (nil URL) on targets like `127.0.0.1:5000/repo:tag`, whose first
+    segment is not a valid URI segment; write a copy where such targets become `oci://127.0.0.1:5000/…`.
+    Returns `report` itself when nothing needs changing. The JSON report is never altered."""
+    import json
+
+    data = json.loads(report.read_text(encoding="utf-8"))
+    changed = False
+    for result in data.get("Results") or []:
+        target = str(result.get("Target", ""))
+        if ":" in target.split("/", 1)[0] and "://" not in target:
+            result["Target"] = f"oci://{target}"
+            changed = True
+    if not changed:
+        return report
+    scratch.write_text(json.dumps(data), encoding="utf-8")
+    return scratch
 
 
 def _db_reason(output: str) -> str:

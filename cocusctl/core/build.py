@@ -34,7 +34,7 @@ from cocusctl.core.scan import (
 from cocusctl.core.tagging import image_tags, oci_build_args, source_info
 
 MB = 1_000_000  # decimal megabytes, as `docker images` shows them
-LAST_BUILD_FILE = "last-build.json"
+LAST_BUILD_FILE = "last-build.json"  # the last *pushed* build; deploy reads image, pushed_ref, digest
 
 
 # --- the adapters the build needs ----------------------------------------------------------------------
@@ -254,7 +254,8 @@ class ImageBuild:
             if exc.result is None:
                 exc.result = result
             raise
-        self._write_last_build(result)
+        if result.pushed:  # only a pushed image is deployable: --no-push keeps the last pushed build
+            self._write_last_build(result)
         return result
 
     # --- phases -------------------------------------------------------------------------------------
