@@ -32,6 +32,8 @@ REV = os.environ.get("K_REVISION", "")
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    wbufsize = 65536  # one write per response (no Nagle/delayed-ACK stalls)
+    disable_nagle_algorithm = True
 
     def _send(self, code, payload):
         body = json.dumps(payload).encode()

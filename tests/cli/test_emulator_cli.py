@@ -1,0 +1,61 @@
+"""`cocusctl emulator start|status|stop` run a real background emulator and stop only what they started."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+
+import pytest
+
+from cocusctl.cli import app
+
+pytestmark = [pytest.mark.docker]
+
+
+def _json(res) -> dict:
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["version"] == 1 and doc["status"] == "ok"
+    return doc["data"]
+
+
+def test_start_status_stop(runner, tmp_path, docker_engine):
+    home = ["--home", str(tmp_path / "emu")]
+    started = _json(runner.invoke(app, ["emulator", "start", "--port", "0", "-o", "json", *home]))
+    try:
+        assert started["running"] and started["started"]
+        assert started["endpoint"] == f"http://127.0.0.1:{started['port']}"
+        with urllib.request.urlopen(started["endpoint"] + "/v2/projects/p/locations/l/services",  # noqa: S310
+                                    timeout=5) as resp:
+            assert json.loads(resp.read()) == {"services": []}
+        again = _json(runner.invoke(app, ["emulator", "start", "--port", "0", "-o", "json", *home]))
+        assert (again["started"], again["pid"]) == (False, started["pid"])
+        status = _json(runner.invoke(app, ["emulator", "status", "-o", "json", *home]))
+        assert status["endpoint"] == started["endpoint"]
+        human = runner.invoke(app, ["emulator", "status", *home])
+        assert f"emulator running: {started['endpoint']}" in human.stdout
+    finally:
+        stopped = _json(runner.invoke(app, ["emulator", "stop", "-o", "json", *home]))
+    assert stopped == {**stopped, "stopped": True, "pid": started["pid"]}
+    assert not os.path.exists(f"/proc/{started['pid']}/cmdline") or "cocusctl.emulator" not in open(
+        f"/proc/{started['pid']}/cmdline").read()
+    status = _json(runner.invoke(app, ["emulator", "status", "-o", "json", *home]))
+    assert status["running"] is False
+    assert _json(runner.invoke(app, ["emulator", "stop", "-o", "json", *home]))["stopped"] is False
+
+
+def test_stop_leaves_a_foreign_pid_alone(runner, tmp_path):
+    """A PID file naming a process that is not this emulator is never signalled."""
+    home = tmp_path / "emu"
+    home.mkdir()
+    (home / "emulator.pid").write_text(str(os.getpid()))
+    data = _json(runner.invoke(app, ["emulator", "stop", "-o", "json", "--home", str(home)]))
+    assert data["stopped"] is False
+    assert not (home / "emulator.pid").exists()
+
+
+def test_bad_port_is_a_usage_error(runner, tmp_path):
+    res = runner.invoke(app, ["emulator", "start", "--port", "70000", "--home", str(tmp_path)])
+    assert res.exit_code == 2
+    assert "--port must be between 0 and 65535" in res.stderr
