@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
 from cocusctl.cli.context import get_context
 from cocusctl.cli.options import EnvOption, OutputOption, output_value
+from cocusctl.cli.render import InitialImageOption
 from cocusctl.cli.views.infra import plan_view
 
 
 def plan_command(
     ctx: typer.Context,
     env: EnvOption = None,
-    image: Annotated[
-        str | None, typer.Option("--image", help="Image for a service Terraform creates (deploy owns it after).")
-    ] = None,
+    image: InitialImageOption = None,
     output: OutputOption = None,
 ) -> None:
     """Render, init and plan the environment's Terraform; summarise the changes.

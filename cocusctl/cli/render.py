@@ -11,6 +11,11 @@ from cocusctl.cli.context import get_context
 from cocusctl.cli.options import EnvOption, OutputOption, output_value
 from cocusctl.cli.views.infra import render_view
 
+# Shared with `cocusctl plan`: only the image of a service Terraform creates (release-owned afterwards).
+InitialImageOption = Annotated[
+    str | None, typer.Option("--image", help="Image for a service Terraform creates (deploy owns it after).")
+]
+
 
 def render_command(
     ctx: typer.Context,
@@ -22,9 +27,7 @@ def render_command(
         bool,
         typer.Option("--check", help="Write nothing; exit 12 when a fresh render differs from the files on disk."),
     ] = False,
-    image: Annotated[
-        str | None, typer.Option("--image", help="Image for a service Terraform creates (deploy owns it after).")
-    ] = None,
+    image: InitialImageOption = None,
     output: OutputOption = None,
 ) -> None:
     """Render the environment's Terraform inputs (terraform.tfvars, backend.hcl) from templates.
