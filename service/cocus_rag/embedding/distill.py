@@ -26,18 +26,22 @@ from .bert import NumpyBert
 WEIGHTINGS = ("zipf", "sif", "none")
 
 
-def token_vectors(bert: NumpyBert, batch_size: int = 2048) -> np.ndarray:
-    """Mean-pooled ``[CLS] t [SEP]`` output for every token id (not normalised)."""
+def token_vectors(bert: NumpyBert, token_ids: np.ndarray | None = None, batch_size: int = 2048) -> np.ndarray:
+    """Mean-pooled ``[CLS] t [SEP]`` output for every token id (not normalised).
+
+    With ``token_ids`` only those rows are computed (the others stay zero) — used by fast tests.
+    """
     vocab = bert.tokenizer.get_vocab()
     cls_id, sep_id = vocab["[CLS]"], vocab["[SEP]"]
     n = bert.vocab_size
+    todo = np.arange(n) if token_ids is None else np.unique(np.asarray(token_ids, dtype=np.int64))
     out = np.zeros((n, bert.config.hidden_size), dtype=np.float32)
     mask = np.ones((1, 3), dtype=np.float32)
-    for start in range(0, n, batch_size):
-        ids = np.arange(start, min(n, start + batch_size))
+    for start in range(0, len(todo), batch_size):
+        ids = todo[start:start + batch_size]
         batch = np.stack([np.full_like(ids, cls_id), ids, np.full_like(ids, sep_id)], axis=1)
         states = bert.forward(batch, np.repeat(mask, len(ids), axis=0))
-        out[start:start + len(ids)] = states.mean(axis=1)
+        out[ids] = states.mean(axis=1)
     return out
 
 
@@ -81,7 +85,8 @@ def sif_weights(tokenizer, texts: Iterable[str], size: int, a: float = 1e-3) -> 
 
 
 def distill(model_dir: str | Path, out_dir: str | Path, dims: int = 256, weighting: str = "zipf",
-            frequency_texts: Iterable[str] | None = None, name: str | None = None) -> dict:
+            frequency_texts: Iterable[str] | None = None, name: str | None = None,
+            token_ids: np.ndarray | None = None) -> dict:
     """Write a static model to ``out_dir``; returns its ``meta.json`` content."""
     if weighting not in WEIGHTINGS:
         raise ValueError(f"weighting must be one of {', '.join(WEIGHTINGS)}, not {weighting!r}")
@@ -90,8 +95,15 @@ def distill(model_dir: str | Path, out_dir: str | Path, dims: int = 256, weighti
     t0 = time.perf_counter()
     model_dir, out_dir = Path(model_dir), Path(out_dir)
     bert = NumpyBert(model_dir)
-    vecs = token_vectors(bert)
-    reduced, explained = pca(vecs, dims)
+    vecs = token_vectors(bert, token_ids)
+    if token_ids is None:
+        reduced, explained = pca(vecs, dims)
+    else:
+        # PCA fitted on the computed rows only; the rows that were skipped stay zero.
+        rows = np.unique(np.asarray(token_ids, dtype=np.int64))
+        sub, explained = pca(vecs[rows], dims)
+        reduced = np.zeros((len(vecs), sub.shape[1]), dtype=np.float32)
+        reduced[rows] = sub
     n = len(reduced)
     vocab = bert.tokenizer.get_vocab()
     if weighting == "zipf":
@@ -106,12 +118,13 @@ def distill(model_dir: str | Path, out_dir: str | Path, dims: int = 256, weighti
     np.save(out_dir / "embeddings.npy", final)
     shutil.copyfile(model_dir / "tokenizer.json", out_dir / "tokenizer.json")
     meta = {
-        "name": name or f"static-{model_dir.name}-pca{dims}-{weighting}",
+        "name": name or f"all-MiniLM-L6-v2-static{dims}-{weighting}",
         "source_model": "sentence-transformers/all-MiniLM-L6-v2",
         "dims": int(final.shape[1]),
         "vocab_size": n,
         "weighting": weighting,
         "pca_explained_variance": round(explained, 4),
+        "distilled_tokens": n if token_ids is None else int(len(np.unique(token_ids))),
         "distill_seconds": round(time.perf_counter() - t0, 1),
     }
     (out_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")

@@ -1,0 +1,94 @@
+"""Everything the routes need, built once per app in the lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+from .cache import AnswerCache, RateLimiter, RedisGate
+from .config import Settings
+from .embedding.static import StaticEmbedder
+from .generation import Generator, build_generator
+from .generation.extractive import ExtractiveGenerator
+from .metrics import Metrics
+from .retrieval.index import Index
+
+log = logging.getLogger("cocus_rag")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    metrics: Metrics
+    gate: RedisGate
+    cache: AnswerCache
+    limiter: RateLimiter
+    generator: Generator
+    index: Index | None = None
+    load_error: str | None = None
+    load_seconds: float | None = None
+    _loaded: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def create(cls, settings: Settings) -> Services:
+        metrics = Metrics()
+        url = settings.redis_url.get_secret_value() if settings.redis_url else None
+        gate = RedisGate(url, settings.redis_timeout_ms, settings.redis_backoff_seconds, metrics)
+        return cls(settings=settings, metrics=metrics, gate=gate,
+                   cache=AnswerCache(gate, settings.cache_ttl_seconds, settings.cache_enabled, metrics),
+                   limiter=RateLimiter(gate, settings.rate_limit_per_minute),
+                   generator=build_generator(settings))
+
+    @property
+    def ready(self) -> bool:
+        return self.index is not None
+
+    def load_index(self) -> None:
+        t0 = time.perf_counter()
+        try:
+            embedder = StaticEmbedder(self.settings.model_dir)
+            index = Index.load(self.settings.index_dir, embedder)
+            if isinstance(self.generator, ExtractiveGenerator):
+                self.generator.idf = index_idf(index)
+            # Warm the code paths so the first real request is not slower than the rest.
+            index.search("warm up the index", top_k=1)
+        except Exception as exc:  # noqa: BLE001 - reported by /readyz and the log, the process stays up
+            self.load_error = f"{type(exc).__name__}: {exc}"
+            log.error("index load failed: %s", self.load_error)
+            self.metrics.ready.set(0)
+            return
+        finally:
+            self._loaded.set()
+        self.index = index
+        self.load_seconds = round(time.perf_counter() - t0, 3)
+        m = self.metrics
+        m.index_chunks.set(index.n_chunks)
+        m.index_documents.set(index.n_documents)
+        m.build_info.info({"version": self.settings.version, "git_revision": self.settings.git_revision,
+                           "index_version": index.version, "embedding_model": index.embedder.name,
+                           "generator": self.generator.name})
+        m.ready.set(1)
+        log.info("index %s loaded: %d chunks from %d documents in %.3fs", index.version, index.n_chunks,
+                 index.n_documents, self.load_seconds)
+
+    async def start(self) -> None:
+        threading.Thread(target=self.load_index, name="index-loader", daemon=True).start()
+
+    async def wait_loaded(self, timeout: float) -> bool:
+        return await asyncio.to_thread(self._loaded.wait, timeout)
+
+    async def close(self) -> None:
+        await self.generator.aclose()
+        await self.gate.close()
+
+
+def index_idf(index: Index) -> dict[str, float]:
+    """Term idf from the BM25 postings, for the extractive sentence scorer."""
+    import math
+
+    n = max(1, index.bm25.n_docs)
+    indptr = index.bm25.indptr
+    return {t: math.log1p(n / max(1, int(indptr[i + 1] - indptr[i]))) for t, i in index.bm25.terms.items()}

