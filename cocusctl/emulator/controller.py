@@ -89,15 +89,14 @@ class Controller:
         task.add_done_callback(self._tasks.discard)
 
     async def _restore_service(self, name: str, svc: Json) -> None:
-        sid = name.rsplit("/", 1)[1]
-        port = await self.router.listen(self.state.ports.get(sid, 0), name, None)
-        self.state.ports[sid] = port
+        port = await self.router.listen(self.state.ports.get(name, 0), name, None)
+        self.state.ports[name] = port
         svc["uri"] = f"http://127.0.0.1:{port}"
         svc["urls"] = [svc["uri"]]
         await self._sync_tag_ports(name, svc)
         for entry in svc.get("trafficStatuses", []):
             if entry.get("tag"):
-                entry["uri"] = f"http://127.0.0.1:{self.state.ports[sid + '#' + entry['tag']]}"
+                entry["uri"] = f"http://127.0.0.1:{self.state.ports[name + '#' + entry['tag']]}"
         self._publish_routes(name, svc)
         pending = [op for op in self.state.operations.values()
                    if not op.get("done") and op.get("metadata", {}).get("name") == name]
@@ -206,7 +205,7 @@ class Controller:
             if validate_only:
                 return self._validate_only_op(project, location, svc)
             port = await self.router.listen(0, name, None)
-            self.state.ports[service_id] = port
+            self.state.ports[name] = port
             svc["uri"] = f"http://127.0.0.1:{port}"
             svc["urls"] = [svc["uri"]]
             self.state.services[name] = svc
@@ -329,8 +328,7 @@ class Controller:
             if validate_only:
                 return self._validate_only_op(project, location, svc)
             del self.state.services[name]
-            service_id = name.rsplit("/", 1)[1]
-            for key in [k for k in self.state.ports if k == service_id or k.startswith(service_id + "#")]:
+            for key in [k for k in self.state.ports if k == name or k.startswith(name + "#")]:
                 await self.router.unlisten(self.state.ports.pop(key))
             self.router.drop_service(name)
             for rev_name in [k for k in self.state.revisions if k.startswith(name + "/revisions/")]:
@@ -496,7 +494,7 @@ class Controller:
             entry["percent"] = t.percent
         if t.tag:
             entry["tag"] = t.tag
-            port = self.state.ports.get(f"{svc['name'].rsplit('/', 1)[1]}#{t.tag}")
+            port = self.state.ports.get(f"{svc['name']}#{t.tag}")
             if port:
                 entry["uri"] = f"http://127.0.0.1:{port}"
         return entry
@@ -515,14 +513,13 @@ class Controller:
             op["response"] = R.any_of(run_v2.Service, self._public(svc or {}))
 
     async def _sync_tag_ports(self, name: str, svc: Json) -> None:
-        sid = name.rsplit("/", 1)[1]
         wanted = {t.get("tag") for t in svc.get("trafficStatuses", []) if t.get("tag")}
-        for key in [k for k in self.state.ports if k.startswith(sid + "#")]:
+        for key in [k for k in self.state.ports if k.startswith(name + "#")]:
             if key.split("#", 1)[1] not in wanted:
                 await self.router.unlisten(self.state.ports.pop(key))
         for tag in wanted:
-            key = f"{sid}#{tag}"
-            if key in self.state.ports and self.state.ports[key] in self.router.port_owner:
+            key = f"{name}#{tag}"
+            if self.router.port_owner.get(self.state.ports.get(key, -1)) == (name, tag):
                 continue
             self.state.ports[key] = await self.router.listen(self.state.ports.get(key, 0), name, tag)
 

@@ -23,7 +23,7 @@ class State:
     services: dict[str, Json] = field(default_factory=dict)  # full service name -> Service
     revisions: dict[str, Json] = field(default_factory=dict)  # full revision name -> Revision
     operations: dict[str, Json] = field(default_factory=dict)  # full operation name -> Operation
-    ports: dict[str, int] = field(default_factory=dict)  # "SERVICE" or "SERVICE#TAG" -> router port
+    ports: dict[str, int] = field(default_factory=dict)  # service full name [+ "#TAG"] -> router port
 
 
 class Store:
