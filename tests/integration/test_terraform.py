@@ -179,3 +179,20 @@ def test_held_state_lock_times_out_with_the_holder(tmp_path: Path, terraform_bin
 def test_missing_binary_is_not_available(tmp_path: Path) -> None:
     with pytest.raises(NotAvailableError, match="terraform-not-installed"):
         Terraform(tmp_path, binary="terraform-not-installed").version()
+
+
+def test_gke_fixture_standard_to_autopilot_replaces_the_cluster(tmp_path: Path, terraform_bin: str) -> None:
+    loaded = load_config(EXAMPLE, environ={}, flags={"output_dir": str(tmp_path)})
+    env = loaded.environment("fixture-gke")
+    result = run_infra_phase(loaded, env, RecordingReporter(), lambda q: True, factory(terraform_bin))
+    assert result.applied and result.plan is not None and result.plan.counts["create"] == 7
+    assert result.outputs["workload_identity_annotation"] == {
+        "iam.gke.io/gcp-service-account": "cocus-rag-fixture@acme-cocus-fixture.iam.gserviceaccount.com"
+    }
+    loaded = load_config(
+        EXAMPLE, environ={}, flags={"output_dir": str(tmp_path), "environments.fixture-gke.infra.gke.autopilot": True}
+    )
+    summary, _, _ = plan_environment(loaded, loaded.environment("fixture-gke"), RecordingReporter(),
+                                     factory(terraform_bin))
+    actions = {c.address: c.action for c in summary.changes}
+    assert actions == {"terraform_data.cluster": "replace", "terraform_data.node_pool[0]": "delete"}

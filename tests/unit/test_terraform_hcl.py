@@ -16,7 +16,7 @@ from cocusctl.core.render import render_files
 REPO = Path(__file__).resolve().parents[2]
 TERRAFORM = REPO / "terraform"
 EXAMPLE = REPO / "tests" / "fixtures" / "config" / "cocus.yaml"
-ENV_BY_ROOT = {"cloudrun": ["staging", "prod", "fixture"], "gke": ["prod-gke"]}
+ENV_BY_ROOT = {"cloudrun": ["staging", "prod", "fixture"], "gke": ["prod-gke", "fixture-gke"]}
 
 # Fields of the Cloud Run service that `cocusctl deploy` owns (terraform/README.md, "Who owns what").
 RELEASE_OWNED = {
@@ -100,10 +100,11 @@ def test_every_module_variable_is_typed_and_described() -> None:
             assert body.get("type") and body.get("description"), f"{module.name}: variable {name}"
 
 
-def test_fixture_module_shares_the_real_cloudrun_interface() -> None:
-    fixture = REPO / "tests" / "fixtures" / "terraform" / "cloudrun"
-    assert (fixture / "variables.tf").resolve() == (TERRAFORM / "cloudrun" / "variables.tf").resolve()
-    real_outputs = {unquote(k) for b in load_dir(TERRAFORM / "cloudrun")["output"] for k in b}
+@pytest.mark.parametrize("root", sorted(ENV_BY_ROOT))
+def test_fixture_modules_share_the_real_interface(root: str) -> None:
+    fixture = REPO / "tests" / "fixtures" / "terraform" / root
+    assert (fixture / "variables.tf").resolve() == (TERRAFORM / root / "variables.tf").resolve()
+    real_outputs = {unquote(k) for b in load_dir(TERRAFORM / root)["output"] for k in b}
     fixture_outputs = {unquote(k) for b in load_dir(fixture)["output"] for k in b}
     assert fixture_outputs == real_outputs
 
