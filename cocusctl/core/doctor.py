@@ -93,7 +93,7 @@ def default_probes(registry_client: Callable[[Environment], object] | None = Non
         return f"version {trivy.version()}; {db}"
 
     def terraform() -> str:
-        path = require_program("terraform", hint="install Terraform >= 1.5 (https://developer.hashicorp.com)")
+        path = require_program("terraform", hint="install Terraform >= 1.5")
         out = run([path, "version"], tool="terraform", timeout=60).stdout
         match = re.search(r"Terraform v(\S+)", out)
         return f"version {match.group(1) if match else out.strip().splitlines()[0]}"

@@ -13,8 +13,8 @@ if TYPE_CHECKING:
 def doctor_view(console: Console, report: DoctorReport) -> None:
     from rich.table import Table
 
-    table = Table("check", "status", "detail", "how to fix",
-                  title=f"cocusctl doctor (environment {report.environment or '?'})")
+    console.print(f"cocusctl doctor (environment {report.environment or '?'})")
+    table = Table("check", "status", "detail", "how to fix")
     for check in report.checks:
         if check.ok:
             status = "[green]ok[/]"

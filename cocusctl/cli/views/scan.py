@@ -39,10 +39,10 @@ def _findings(console: Console, title: str, findings: list[Finding]) -> None:
 
     if not findings:
         return
-    table = Table("kind", "id", "severity", "where", "fixed in" if title != "Accepted" else "reason",
-                  title=title, title_justify="left")
+    console.print(f"{title}:")
+    table = Table("kind", "id", "severity", "where", "fixed in" if title != "Accepted" else "reason")
     for f in findings:
-        where = f"{f.package} {f.installed_version} ({f.target})" if f.package else f.target
+        where = f"{f.package} {f.installed_version}" if f.package else f.target
         last = f.reason if title == "Accepted" else (f.fixed_version or "-")
         table.add_row(f.kind, f.id, f.severity, where, last or "-")
     console.print(table)
