@@ -6,13 +6,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import BaseModel
 
 from cocusctl.cli.context import get_context
 from cocusctl.cli.options import OutputOption, output_value
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from cocusctl.emulator.process import EmulatorResult
 
 app = typer.Typer(help="Run the local Cloud Run emulator.", no_args_is_help=True, rich_markup_mode=None)
 
@@ -21,22 +22,6 @@ HomeOption = Annotated[
     typer.Option("--home", envvar="COCUSCTL_EMULATOR_HOME",
                  help="Directory for the emulator's state, PID and log (default ~/.cache/cocusctl/emulator)."),
 ]
-
-
-class EmulatorResult(BaseModel):
-    running: bool
-    started: bool = False
-    stopped: bool = False
-    endpoint: str | None = None
-    port: int | None = None
-    pid: int | None = None
-    state_dir: str | None = None
-    log_file: str | None = None
-
-
-def _from_info(info: object, **extra: bool) -> EmulatorResult:
-    return EmulatorResult(running=True, endpoint=info.endpoint, port=info.port, pid=info.pid,  # type: ignore[attr-defined]
-                          state_dir=info.state_dir, log_file=info.log_file, **extra)  # type: ignore[attr-defined]
 
 
 def _view(console: Console, r: EmulatorResult) -> None:
@@ -64,7 +49,7 @@ def start(
         from cocusctl.emulator import process
 
         info, started = process.start(port=port, home=home)
-        return _from_info(info, started=started)
+        return process.EmulatorResult.of(info, started=started)
 
     app_ctx.run("emulator start", action, _view)
 
@@ -78,7 +63,7 @@ def stop(ctx: typer.Context, home: HomeOption = None, output: OutputOption = Non
         from cocusctl.emulator import process
 
         pid = process.stop(home)
-        return EmulatorResult(running=False, stopped=pid is not None, pid=pid)
+        return process.EmulatorResult(running=False, stopped=pid is not None, pid=pid)
 
     app_ctx.run("emulator stop", action, _view)
 
@@ -92,6 +77,6 @@ def status(ctx: typer.Context, home: HomeOption = None, output: OutputOption = N
         from cocusctl.emulator import process
 
         info = process.status(home)
-        return _from_info(info) if info is not None else EmulatorResult(running=False)
+        return process.EmulatorResult.of(info) if info is not None else process.EmulatorResult(running=False)
 
     app_ctx.run("emulator status", action, _view)

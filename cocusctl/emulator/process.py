@@ -16,6 +16,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from cocusctl.core.errors import NotAvailableError, OperationTimeout, UsageError
 
 DEFAULT_PORT = 9280
@@ -33,6 +35,24 @@ class EmulatorInfo:
     port: int
     state_dir: str
     log_file: str
+
+
+class EmulatorResult(BaseModel):
+    """What `cocusctl emulator start|stop|status` report (human and JSON)."""
+
+    running: bool
+    started: bool = False
+    stopped: bool = False
+    endpoint: str | None = None
+    port: int | None = None
+    pid: int | None = None
+    state_dir: str | None = None
+    log_file: str | None = None
+
+    @classmethod
+    def of(cls, info: EmulatorInfo, *, started: bool = False) -> EmulatorResult:
+        return cls(running=True, started=started, endpoint=info.endpoint, port=info.port, pid=info.pid,
+                   state_dir=info.state_dir, log_file=info.log_file)
 
 
 def _paths(home: Path) -> tuple[Path, Path, Path, Path]:

@@ -152,9 +152,13 @@ def test_ctrl_c_during_a_canary_step_restores_traffic(cli, images):
     invoke, api, service, config = cli
     first = _deploy_json(invoke, "--image", images["v1"].ref)
     before = api.get_service(service)
-    env = {**os.environ, "NO_COLOR": "1", "COCUSCTL_ENVIRONMENTS__LOCAL_STAGING__CLOUDRUN__STEP_PAUSE_S": "60"}
+    from cocusctl.emulator.testing import write_config
+
+    slow = config.parent / "slow-canary.yaml"  # same service, a long pause between canary steps
+    write_config(slow, api.endpoint, service=service, step_pause_s=60)
+    env = {**os.environ, "NO_COLOR": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cocusctl", "--config", str(config), "deploy", "--env", "local-staging",
+        [sys.executable, "-m", "cocusctl", "--config", str(slow), "deploy", "--env", "local-staging",
          "--image", images["v3"].ref, "--strategy", "canary"],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
@@ -172,6 +176,7 @@ def test_ctrl_c_during_a_canary_step_restores_traffic(cli, images):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 130, err
+    assert "holding 60s" in err  # interrupted while holding the 10 % step
     assert "previous traffic restored" in err
     assert api.get_service(service).statuses == before.statuses
     assert api.get_service(service).serving() == {first["revision"]: 100}
