@@ -200,7 +200,7 @@ class RegistryClient:
             self._http.close()
             self._http = None
 
-    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    def _request(self, method: str, url: str | httpx.URL, **kwargs: Any) -> httpx.Response:
         try:
             return self.http.request(method, url, **kwargs)
         except httpx.HTTPError as exc:
@@ -286,10 +286,11 @@ class RegistryClient:
             while block := data.read(_CHUNK):
                 yield block
 
+        # Keep the registry's own query (`_state`): `params=` would replace it.
+        target = httpx.URL(location).copy_add_param("digest", digest)
         response = self._request(
             "PUT",
-            location,
-            params={"digest": digest},
+            target,
             content=chunks(),
             headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
         )
