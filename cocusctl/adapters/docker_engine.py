@@ -62,6 +62,7 @@ class DockerEngine:
         labels: Mapping[str, str] | None = None,
         on_line: Line | None = None,
         timeout: int | None = None,
+        no_cache: bool = False,
     ) -> str:
         """Build and tag the image; returns its id. Raises BuildError with the engine's message."""
         import docker.errors
@@ -79,6 +80,7 @@ class DockerEngine:
                 rm=True,
                 forcerm=True,
                 pull=False,
+                nocache=no_cache,
                 decode=True,
                 timeout=timeout,
             )

@@ -15,7 +15,8 @@ def build_command(
     ctx: typer.Context,
     env: EnvOption = None,
     tag: Annotated[
-        list[str] | None, typer.Option("--tag", "-t", help="Extra tag (repeatable); the commit tag is always set.")
+        list[str] | None,
+        typer.Option("--tag", "-t", metavar="TAG", help="Extra tag (repeatable); the commit tag is always set."),
     ] = None,
     no_push: Annotated[bool, typer.Option("--no-push", help="Build, check and scan, but do not push.")] = False,
     allow_missing_vuln_db: Annotated[
@@ -25,6 +26,7 @@ def build_command(
             help="Go on when Trivy's vulnerability DB is unavailable; output says vulnerabilities were NOT checked.",
         ),
     ] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Rebuild every layer (a cold build).")] = False,
     output: OutputOption = None,
 ) -> None:
     """Build the service image, scan it with Trivy, and push it by digest.
@@ -47,7 +49,7 @@ def build_command(
             registry_factory=lambda: adapters.registry(environment.registry),
             reporter=app_ctx.reporter,
             request=BuildRequest(extra_tags=list(tag or []), push=not no_push,
-                                 allow_missing_vuln_db=allow_missing_vuln_db),
+                                 allow_missing_vuln_db=allow_missing_vuln_db, no_cache=no_cache),
         ).run()
 
     app_ctx.run("build", action, build_view)

@@ -57,6 +57,7 @@ class Engine(Protocol):
         labels: Mapping[str, str] | None = None,
         on_line: Callable[[str], None] | None = None,
         timeout: int | None = None,
+        no_cache: bool = False,
     ) -> str: ...
 
     def image(self, ref: str) -> ImageFacts: ...
@@ -105,6 +106,7 @@ class BuildRequest:
     extra_tags: list[str] = field(default_factory=list)
     push: bool = True
     allow_missing_vuln_db: bool = False
+    no_cache: bool = False
 
 
 class ReportPaths(BaseModel):
@@ -271,6 +273,7 @@ class ImageBuild:
             tag=result.refs[0],
             buildargs=buildargs,
             on_line=self.reporter.detail,
+            no_cache=self.request.no_cache,
         )
         for tag in tags[1:]:
             engine.tag(image_id, result.image, tag)
