@@ -64,17 +64,20 @@ class RichReporter:
         self.console.print(f"[bold green]✓[/] {message}")
 
     def detail(self, line: str) -> None:
+        from rich.markup import escape
+
         if not line.strip():
             return
         if interactive(self.console) and not self.verbose:
-            text = line.strip()[: max(20, self.console.width - 6)]
+            # Tool output is text, not Rich markup: `[id=...]` or `[/x]` must print as they are.
+            text = escape(line.strip()[: max(20, self.console.width - 6)])
             if self._status is None:
                 self._status = self.console.status(text, spinner="dots")
                 self._status.start()
             else:
                 self._status.update(text)
         else:
-            self.console.print(f"  [dim]{line.rstrip()}[/]", markup=True, highlight=False)
+            self.console.print(f"  [dim]{escape(line.rstrip())}[/]", markup=True, highlight=False)
 
     def close(self) -> None:
         self._stop_status()

@@ -65,6 +65,8 @@ def test_plan_json_then_no_changes_after_apply(runner: CliRunner, build: Path, t
     assert envelope["status"] == "ok" and envelope["data"]["has_changes"] is False
     human = plan(runner)
     assert human.exit_code == 0 and "plan fixture: no changes" in human.stdout
+    # streamed terraform lines print as text, brackets included
+    assert "terraform_data.service: Refreshing state... [id=" in human.stderr
 
 
 def test_failing_plan_exits_4_with_terraforms_error(
