@@ -357,6 +357,9 @@ class InfraSettings(StrictModel):
     invoker_members: list[str] = Field(default_factory=list, description="IAM members allowed to invoke")
     scaling: ScalingSettings = Field(default_factory=ScalingSettings)
     secrets: list[SecretBinding] = Field(default_factory=list, description="Secret Manager secrets, pinned")
+    secret_manager_endpoint: str | None = Field(
+        None, description="Secret Manager API; unset = the real API, http://127.0.0.1:N = a local test server"
+    )
     env_vars: dict[str, str] = Field(default_factory=dict, description="plain settings; never secrets")
     artifact_registry: ArtifactRegistrySettings = Field(default_factory=ArtifactRegistrySettings)
     network: NetworkSettings = Field(default_factory=NetworkSettings)
@@ -389,6 +392,18 @@ class InfraSettings(StrictModel):
             if not _IAM_MEMBER.match(member):
                 raise ValueError(f"not an IAM member (e.g. group:team@example.com): {member!r}")
         return value
+
+    @field_validator("secret_manager_endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        match = re.fullmatch(r"(https?)://([^/:]+|\[[0-9a-fA-F:]+\])(:\d{1,5})?/?", value)
+        if not match:
+            raise ValueError(f"expected https://HOST[:PORT] or http://127.0.0.1:PORT, got {value!r}")
+        if match[1] == "http" and not is_loopback_host(match[2]):
+            raise ValueError("plain http is only allowed for a loopback endpoint")
+        return value.rstrip("/")
 
     @field_validator("env_vars")
     @classmethod

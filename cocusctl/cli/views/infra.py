@@ -9,11 +9,13 @@ if TYPE_CHECKING:
 
     from cocusctl.core.infra import InfraResult, PlanSummary
     from cocusctl.core.render import RenderResult
+    from cocusctl.core.secrets import SecretVersionResult
 
 _STYLE = {"create": "green", "update": "yellow", "replace": "magenta", "delete": "red"}
 
 
 def render_view(console: Console, result: RenderResult) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     verb = "checked" if result.check else "rendered"
@@ -23,12 +25,13 @@ def render_view(console: Console, result: RenderResult) -> None:
     table.add_column("status")
     for item in result.files:
         style = "" if item.status == "unchanged" else "bold yellow"
-        table.add_row(item.path, item.template, f"[{style}]{item.status}[/]" if style else item.status)
+        table.add_row(escape(item.path), item.template, f"[{style}]{item.status}[/]" if style else item.status)
     console.print(table)
     console.print(f"root module: {result.root_module}")
 
 
 def plan_view(console: Console, summary: PlanSummary) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     from cocusctl.core.infra import describe_counts
@@ -41,7 +44,7 @@ def plan_view(console: Console, summary: PlanSummary) -> None:
         table.add_column("reason", style="dim")
         for change in summary.changes:
             style = _STYLE.get(change.action, "")
-            table.add_row(f"[{style}]{change.action}[/]", change.address, change.reason or "")
+            table.add_row(f"[{style}]{change.action}[/]", escape(change.address), change.reason or "")
         console.print(table)
     else:
         console.print(title)
@@ -52,7 +55,7 @@ def plan_view(console: Console, summary: PlanSummary) -> None:
         drift.add_column("action")
         drift.add_column("resource")
         for change in summary.drift:
-            drift.add_row(change.action, change.address)
+            drift.add_row(change.action, escape(change.address))
         console.print(drift)
     console.print(f"saved plan: {summary.plan_file}")
 
@@ -66,3 +69,12 @@ def infra_view(console: Console, result: InfraResult) -> None:
     console.print("applied" if result.applied else "nothing applied")
     for name, value in sorted(result.outputs.items()):
         console.print(f"{name} = {value}")
+
+
+def secret_view(console: Console, result: SecretVersionResult) -> None:
+    console.print(f"added version {result.version} of {result.secret} ({result.project})", markup=False)
+    if result.needs_pin:
+        console.print(
+            f"pin it: infra.secrets {result.secret} version: \"{result.version}\" (now {result.pinned_version})",
+            markup=False,
+        )
