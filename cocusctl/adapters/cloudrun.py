@@ -95,7 +95,7 @@ class CloudRun:
         except (gexc.BadRequest, gexc.InvalidArgument) as exc:
             raise UsageError(f"Cloud Run rejected the request: {exc.message}") from exc
         except gexc.GoogleAPICallError as exc:
-            raise CloudApiError(f"{what} failed: {exc.code.name if exc.code else ''} {exc.message}".strip()) from exc
+            raise CloudApiError(f"{what} failed (HTTP {exc.code}): {exc.message}") from exc
         except gexc.GoogleAPIError as exc:
             raise CloudApiError(f"{what} failed: {exc}") from exc
         except OSError as exc:

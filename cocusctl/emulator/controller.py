@@ -184,6 +184,7 @@ class Controller:
             if not spec.get("traffic"):
                 spec["traffic"] = [{"type": R.TRAFFIC_LATEST, "percent": 100}]
             new_rev = self._plan_revision(name, service_id, spec, current=None, generation=1)
+            assert new_rev is not None  # a new service always gets its first revision
             R.validate_traffic(spec["traffic"], known_revisions={}, new_revision=new_rev,
                                latest_revision=new_rev)
             now = R.now_rfc3339()

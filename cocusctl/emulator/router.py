@@ -98,8 +98,8 @@ class Router:
                 await site.start()
             except OSError:
                 continue
-            server = site._server  # the bound asyncio server
-            bound = int(server.sockets[0].getsockname()[1]) if server and server.sockets else candidate
+            sockets = getattr(site._server, "sockets", None)  # the bound asyncio server
+            bound = int(sockets[0].getsockname()[1]) if sockets else candidate
             self._sites[bound] = site
             self.port_owner[bound] = (service, tag)
             return bound

@@ -33,7 +33,8 @@ async def serve(port: int, state_dir: Path, info_file: Path | None = None) -> No
     await runner.setup()
     site = web.TCPSite(runner, HOST, port, reuse_address=True)
     await site.start()
-    bound = site._server.sockets[0].getsockname()[1] if site._server else port  # type: ignore[union-attr]
+    sockets = getattr(site._server, "sockets", None)
+    bound = int(sockets[0].getsockname()[1]) if sockets else port
     endpoint = f"http://{HOST}:{bound}"
     ctl.api_base = endpoint
     stop = asyncio.Event()

@@ -31,6 +31,8 @@ def images(docker_engine, local_registry, base_image):
         "v2": build_test_image("v2", registry=local_registry),
         "v3": build_test_image("v3", registry=local_registry),
         "crash": build_test_image("v1", "crash", registry=local_registry),
+        "slow": build_test_image("v1", "slow", registry=local_registry),
+        "badquery": build_test_image("v1", "badquery", registry=local_registry),
     }
 
 
@@ -220,3 +222,27 @@ def test_duplicate_tags_are_refused_before_anything_changes(cli, images):
         apply_traffic(api, NullReporter(), "local-staging", service, api.get_service(service), target,
                       action="split-traffic")
     assert _snapshot(api, service) == snap
+
+
+def test_timeout_waiting_for_ready_restores_traffic(cli, images):
+    from cocusctl.emulator.testing import write_config
+
+    invoke, api, service, config = cli
+    _deploy_json(invoke, "--image", images["v1"].ref)
+    before = api.get_service(service)
+    write_config(config, api.endpoint, service=service, ready_timeout_s=2, env={"START_DELAY": "30"})
+    res = invoke("deploy", "--env", "local-staging", "--image", images["slow"].ref)
+    assert res.exit_code == 10, res.output
+    assert "did not finish within 2s; previous traffic restored" in res.stderr
+    assert api.get_service(service).statuses == before.statuses
+
+
+def test_failed_smoke_test_restores_traffic(cli, images):
+    invoke, api, service, _ = cli
+    first = _deploy_json(invoke, "--image", images["v1"].ref)
+    before = api.get_service(service)
+    res = invoke("deploy", "--env", "local-staging", "--image", images["badquery"].ref)
+    assert res.exit_code == 11, res.output
+    assert "smoke test failed: POST /v1/query" in res.stderr and "HTTP 500" in res.stderr
+    after = api.get_service(service)
+    assert after.statuses == before.statuses and after.serving() == {first["revision"]: 100}

@@ -53,7 +53,7 @@ def apply_traffic(
         (e.revision, e.tag) for e in target if e.tag
     ):
         reporter.success("traffic already matches; nothing to do")
-        return TrafficResult(environment=environment, service=service, changed=False, action=action,  # type: ignore[arg-type]
+        return TrafficResult(environment=environment, service=service, changed=False, action=action,
                              traffic_before=tr.rows(before, state), traffic_after=tr.status_rows(state))
     api.update_service(service, spec=None, traffic=target, timeout=timeout, validate_only=True)
     reporter.step(f"Applying traffic to {service}")
@@ -71,7 +71,7 @@ def apply_traffic(
         _restore(api, reporter, service, before, timeout)
         raise
     reporter.success(f"traffic verified: {_fmt(after.pinned_traffic())}")
-    return TrafficResult(environment=environment, service=service, changed=True, action=action,  # type: ignore[arg-type]
+    return TrafficResult(environment=environment, service=service, changed=True, action=action,
                          traffic_before=tr.rows(before, state), traffic_after=tr.status_rows(after))
 
 
