@@ -20,7 +20,7 @@ def render_view(console: Console, result: RenderResult) -> None:
 
     verb = "checked" if result.check else "rendered"
     table = Table(title=f"{verb} {result.environment} ({result.target}) -> {result.out_dir}", title_justify="left")
-    table.add_column("file")
+    table.add_column("file", overflow="fold")
     table.add_column("template")
     table.add_column("status")
     for item in result.files:
@@ -40,7 +40,7 @@ def plan_view(console: Console, summary: PlanSummary) -> None:
     if summary.changes:
         table = Table(title=title, title_justify="left")
         table.add_column("action")
-        table.add_column("resource")
+        table.add_column("resource", overflow="fold")
         table.add_column("reason", style="dim")
         for change in summary.changes:
             style = _STYLE.get(change.action, "")
