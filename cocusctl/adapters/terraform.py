@@ -157,8 +157,3 @@ class Terraform:
         """Root outputs as name -> value; sensitive values are replaced by '***'."""
         data = json.loads(self._run("output", ["-json", "-no-color"]).stdout or "{}")
         return {name: ("***" if item.get("sensitive") else item.get("value")) for name, item in data.items()}
-
-    def fmt_check(self, path: Path | None = None) -> list[str]:
-        """Files `terraform fmt` would change (recursively); empty when well formatted."""
-        result = self._run("fmt", ["-check", "-recursive", "-list=true", str(path or self.workdir)], ok=(0, 3))
-        return [line for line in result.stdout.splitlines() if line.strip()]
