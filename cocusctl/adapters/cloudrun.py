@@ -322,12 +322,13 @@ class CloudRun:
             return {}
         return {"Authorization": f"Bearer {token}"}
 
-    def http(self, method: str, url: str, *, json_body: object | None = None, timeout: float = 10.0) -> int:
+    def http(self, method: str, url: str, *, json_body: object | None = None, timeout: float = 10.0,
+             headers: dict[str, str] | None = None) -> int:
         import httpx
 
         try:
             resp = self._client().request(method, url, json=json_body, timeout=timeout,
-                                          headers=self._auth_headers(url))
+                                          headers={**self._auth_headers(url), **(headers or {})})
         except httpx.HTTPError:
             return 0
         return int(resp.status_code)

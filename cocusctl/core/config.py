@@ -162,6 +162,10 @@ class CloudRunSettings(StrictModel):
     smoke_query: str | None = Field(
         "What does the service do?", description="one real POST /v1/query {question} on the tag URL; null: skip"
     )
+    smoke_api_key_env: str | None = Field(
+        "COCUS_SMOKE_API_KEY",
+        description="local environment variable whose value is sent as X-API-Key with the smoke query (never printed)",
+    )
     candidate_tag: str = Field("candidate", pattern=r"^[a-z]([-a-z0-9]{0,44}[a-z0-9])?$")
     # --- the revision template ---
     env: dict[str, str] = Field(default_factory=dict, description="plain environment variables")

@@ -47,6 +47,7 @@ class CloudRunApi(Protocol):
         """Requests served per revision (emulator only; None elsewhere)."""
         ...
 
-    def http(self, method: str, url: str, *, json_body: object | None = None, timeout: float = 10.0) -> int:
+    def http(self, method: str, url: str, *, json_body: object | None = None, timeout: float = 10.0,
+             headers: dict[str, str] | None = None) -> int:
         """One authenticated request to a service URL; returns the status code (0 = no answer)."""
         ...

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from cocusctl.core.cloudrun import traffic as tr
@@ -44,11 +45,14 @@ class DeployPlan:
     smoke_query: str | None = None
     candidate_tag: str = "candidate"
     health_interval_s: float = 2.0
+    smoke_api_key: str | None = field(default=None, repr=False)  # sent as X-API-Key, never printed
 
     @classmethod
     def from_settings(
-        cls, environment: str, service: str, image: ImageRef, s: CloudRunSettings, *, strategy: str | None = None
+        cls, environment: str, service: str, image: ImageRef, s: CloudRunSettings, *, strategy: str | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> DeployPlan:
+        environ = os.environ if environ is None else environ
         spec = RevisionSpec(
             revision="",
             image=image.ref,
@@ -75,6 +79,7 @@ class DeployPlan:
             smoke_paths=tuple(s.smoke_paths),
             smoke_query=s.smoke_query,
             candidate_tag=s.candidate_tag,
+            smoke_api_key=environ.get(s.smoke_api_key_env) or None if s.smoke_api_key_env else None,
         )
 
 
@@ -245,7 +250,9 @@ class Deployer:
             self.reporter.step(f"Smoke test: {method} {path} on {base_url}")
             status = 0
             for attempt in range(3):
-                status = self.api.http(method, base_url.rstrip("/") + path, json_body=body, timeout=30.0)
+                headers = {"X-API-Key": plan.smoke_api_key} if plan.smoke_api_key and body is not None else None
+                status = self.api.http(method, base_url.rstrip("/") + path, json_body=body, timeout=30.0,
+                                       headers=headers)
                 if 200 <= status < 300:
                     break
                 self.sleep(0.5 * (attempt + 1))

@@ -1,0 +1,62 @@
+"""The real RAG service image on the emulator: deploy, smoke test with an API key, real queries, canary.
+
+Uses the image `cocusctl build` pushed last (`build/cocus/last-build.json` in the repository) or
+`COCUS_SERVICE_IMAGE=REGISTRY/REPO@sha256:…`. Building it takes minutes, so without one the test skips —
+also under CI, unless COCUS_SERVICE_IMAGE is set (then it must run).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cocusctl.cli import app
+
+pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+API_KEY = "e2e-" + os.urandom(8).hex()
+
+
+def _service_image() -> str | None:
+    if os.environ.get("COCUS_SERVICE_IMAGE"):
+        return os.environ["COCUS_SERVICE_IMAGE"]
+    record = REPO / "build" / "cocus" / "last-build.json"
+    if record.exists():
+        return json.loads(record.read_text()).get("pushed_ref") or None
+    return None
+
+
+def _query(url: str, question: str) -> dict:
+    req = urllib.request.Request(url + "/v1/query", data=json.dumps({"question": question}).encode(),
+                                 method="POST", headers={"Content-Type": "application/json", "X-API-Key": API_KEY})
+    with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310 - 127.0.0.1 only
+        return json.loads(resp.read())
+
+
+def test_service_image_on_the_emulator(tmp_path, monkeypatch, docker_engine, local_registry):
+    from cocusctl.emulator.testing import emulator_process, write_config
+
+    image = _service_image()
+    if image is None:
+        pytest.skip("no service image: run `cocusctl build` or set COCUS_SERVICE_IMAGE")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COCUS_SMOKE_API_KEY", API_KEY)
+    runner = CliRunner()
+    with emulator_process(tmp_path / "emu") as emu:
+        config = tmp_path / "cocus.yaml"
+        write_config(config, emu.endpoint, service="cocus-rag", registry=local_registry, memory="1Gi",
+                     smoke_query="How do I read a file line by line?", ready_timeout_s=180,
+                     env={"COCUS_API_KEYS": API_KEY, "COCUS_HOST": "127.0.0.1"})
+        res = runner.invoke(app, ["--config", str(config), "deploy", "--env", "local-staging", "--image", image,
+                                  "-o", "json"])
+        assert res.exit_code == 0, res.output
+        data = json.loads(res.stdout)["data"]
+        assert API_KEY not in res.output  # the smoke key is never printed
+        answer = _query(data["url"], "How do I open a file for writing?")
+        assert answer.get("sources"), answer
