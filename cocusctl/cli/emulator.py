@@ -19,7 +19,7 @@ app = typer.Typer(help="Run the local Cloud Run emulator.", no_args_is_help=True
 
 HomeOption = Annotated[
     Path | None,
-    typer.Option("--home", envvar="COCUSCTL_EMULATOR_HOME",
+    typer.Option("--home", envvar="COCUS_EMULATOR_HOME",
                  help="Directory for the emulator's state, PID and log (default ~/.cache/cocusctl/emulator)."),
 ]
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from cocusctl.core.errors import NotAvailableError, OperationTimeout, UsageError
 
 DEFAULT_PORT = 9280
-ENV_HOME = "COCUSCTL_EMULATOR_HOME"
+ENV_HOME = "COCUS_EMULATOR_HOME"
 
 
 def default_home() -> Path:

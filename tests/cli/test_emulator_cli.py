@@ -59,3 +59,24 @@ def test_bad_port_is_a_usage_error(runner, tmp_path):
     res = runner.invoke(app, ["emulator", "start", "--port", "70000", "--home", str(tmp_path)])
     assert res.exit_code == 2
     assert "--port must be between 0 and 65535" in res.stderr
+
+
+def test_environment_naming_the_emulator_needs_it_running(runner, tmp_path, monkeypatch):
+    monkeypatch.setenv("COCUS_EMULATOR_HOME", str(tmp_path / "none"))
+    config = tmp_path / "cocus.yaml"
+    config.write_text(json.dumps({"version": 1, "default_environment": "dev", "environments": {
+        "dev": {"target": "cloudrun", "project": "p", "region": "r", "cloudrun": {"api_endpoint": "emulator"}}}}))
+    res = runner.invoke(app, ["--config", str(config), "status", "--env", "dev"])
+    assert res.exit_code == 3, res.output
+    assert "error: the environment uses the local Cloud Run emulator, but it is not running" in res.stderr
+    assert "hint: start it with `cocusctl emulator start`" in res.stderr
+
+
+def test_gke_environment_is_refused_by_cloudrun_commands(runner, tmp_path):
+    config = tmp_path / "cocus.yaml"
+    config.write_text(json.dumps({"version": 1, "default_environment": "k", "environments": {
+        "k": {"target": "gke", "project": "p", "region": "r"}}}))
+    res = runner.invoke(app, ["--config", str(config), "deploy", "--env", "k", "--target", "cloudrun",
+                              "--image", "127.0.0.1:5000/x@sha256:" + "a" * 64])
+    assert res.exit_code == 2
+    assert "error: --target cloudrun does not match environment 'k', which targets gke" in res.stderr
