@@ -2,7 +2,9 @@
 
 The test app is a stdlib HTTP server that listens on `$PORT` and answers `/readyz`, `/v1/query` and `/`
 with its `K_REVISION`, so a test can see which revision served each request. `APP_MODE=crash` exits at
-start with a recognisable log line; `APP_MODE=slow` waits `START_DELAY` seconds before listening.
+start with a recognisable log line; `APP_MODE=slow` waits `START_DELAY` seconds before listening;
+`APP_MODE=degrade` turns `/readyz` to 503 `DEGRADE_AFTER` seconds after start; `APP_MODE=badquery` fails
+`/v1/query` with 500.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ if MODE == "slow":
     time.sleep(float(os.environ.get("START_DELAY", "3")))
 
 REV = os.environ.get("K_REVISION", "")
+STARTED = time.monotonic()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -45,8 +48,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         if self.path == "/readyz":
-            if MODE == "unready":
-                return self._send(503, {"status": "not ready"})
+            degraded = time.monotonic() - STARTED > float(os.environ.get("DEGRADE_AFTER", "5"))
+            if MODE == "degrade" and degraded:
+                return self._send(503, {"status": "degraded"})
             return self._send(200, {"status": "ready", "revision": REV})
         env = {k: v for k, v in os.environ.items() if k.startswith(("K_", "APP_", "PORT", "GREETING"))}
         self._send(200, {"revision": REV, "version": VERSION, "env": env, "argv": sys.argv})

@@ -33,6 +33,7 @@ def images(docker_engine, local_registry, base_image):
         "crash": build_test_image("v1", "crash", registry=local_registry),
         "slow": build_test_image("v1", "slow", registry=local_registry),
         "badquery": build_test_image("v1", "badquery", registry=local_registry),
+        "degrade": build_test_image("v1", "degrade", registry=local_registry),
     }
 
 
@@ -246,3 +247,19 @@ def test_failed_smoke_test_restores_traffic(cli, images):
     assert "smoke test failed: POST /v1/query" in res.stderr and "HTTP 500" in res.stderr
     after = api.get_service(service)
     assert after.statuses == before.statuses and after.serving() == {first["revision"]: 100}
+
+
+def test_failed_health_check_during_a_canary_step_restores_traffic(cli, images):
+    from cocusctl.emulator.testing import LoadGenerator, write_config
+
+    invoke, api, service, config = cli
+    first = _deploy_json(invoke, "--image", images["v1"].ref)
+    before = api.get_service(service)
+    write_config(config, api.endpoint, service=service, step_pause_s=30, env={"DEGRADE_AFTER": "3"})
+    with LoadGenerator(first["url"], threads=2, max_requests=5000, max_seconds=60) as load:
+        res = invoke("deploy", "--env", "local-staging", "--image", images["degrade"].ref, "--strategy", "canary")
+    assert res.exit_code == 11, res.output
+    assert "health check failed: GET /readyz on the candidate gave HTTP 503" in res.stderr
+    assert "previous traffic restored" in res.stderr
+    assert api.get_service(service).statuses == before.statuses
+    assert load.failures == []
