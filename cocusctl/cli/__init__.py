@@ -23,6 +23,7 @@ from cocusctl.cli import (
     render,
     rollback,
     scan,
+    secrets,
     status,
     traffic,
 )
@@ -95,6 +96,7 @@ app.command("rollback", help=rollback.rollback_command.__doc__)(rollback.rollbac
 app.command("status", help=status.status_command.__doc__)(status.status_command)
 # Tools and set-up.
 app.add_typer(emulator.app, name="emulator")
+app.add_typer(secrets.app, name="secrets")
 app.add_typer(config_cmd.app, name="config")
 app.command("doctor", help=doctor.doctor_command.__doc__)(doctor.doctor_command)
 
