@@ -308,6 +308,14 @@ up_trivy() {
     report trivy "done" "$version installed at $(command -v trivy)$note"
 }
 
+up_terraform() {  # checked only: no Terraform download is possible on this kind of machine
+    step_start
+    local version
+    version=$(terraform version 2>/dev/null | sed -n 's/^Terraform v//p' | head -n 1)
+    [ -n "$version" ] || die "terraform not found on PATH; install Terraform >= 1.5 (https://developer.hashicorp.com/terraform/install)"
+    report terraform ok "$version at $(command -v terraform)"
+}
+
 take_lock() {
     mkdir -p "$STACK_DIR"
     exec 9>"$STACK_DIR/lock"
@@ -331,11 +339,13 @@ cmd_up() {
     up_registry
     up_base_image
     up_trivy
+    up_terraform
     echo "ready:"
     echo "  docker     $(docker version --format '{{.Server.Version}}' 2>/dev/null)"
     echo "  registry   $REGISTRY_URL"
     echo "  base image $BASE_IMAGE $(docker image inspect --format '{{.Id}}' "$BASE_IMAGE")"
     echo "  trivy      $(trivy_version)"
+    echo "  terraform  $(terraform version 2>/dev/null | head -n 1)"
 }
 
 # -------------------------------------------------------------------------------------------- down ---
