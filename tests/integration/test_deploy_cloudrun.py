@@ -173,6 +173,7 @@ def test_ctrl_c_during_a_canary_step_restores_traffic(cli, images):
                 break
             time.sleep(0.2)
         assert len(serving) == 2, serving  # the 10 % step is live
+        time.sleep(1.5)  # let the CLI verify the step and start holding it
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
     finally:
