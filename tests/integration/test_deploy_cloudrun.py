@@ -149,6 +149,9 @@ def test_ninety_ten_split_over_2000_requests(cli, images):
     assert abs(share_b - 10) <= 3, seen
     counts = api.request_counts(service)
     assert counts[a] >= seen[a] and counts[b] >= seen[b]
+    res = invoke("split-traffic", "--env", "local-staging", "--to-latest")
+    assert res.exit_code == 0, res.output
+    assert api.get_service(service).serving() == {b: 100}
 
 
 def test_ctrl_c_during_a_canary_step_restores_traffic(cli, images):
