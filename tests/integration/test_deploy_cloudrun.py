@@ -267,3 +267,11 @@ def test_failed_health_check_during_a_canary_step_restores_traffic(cli, images):
     assert "previous traffic restored" in res.stderr
     assert api.get_service(service).statuses == before.statuses
     assert load.failures == []
+
+
+def test_failed_first_deploy_leaves_no_service(cli, images):
+    invoke, api, service, _ = cli
+    res = invoke("deploy", "--env", "local-staging", "--image", images["crash"].ref)
+    assert res.exit_code == 11, res.output
+    assert "FATAL: cannot open the vector index" in res.stderr
+    assert api.get_service(service) is None

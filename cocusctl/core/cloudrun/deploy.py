@@ -93,7 +93,7 @@ def revision_name(service: str, spec: RevisionSpec) -> str:
 
 
 @contextmanager
-def _no_interrupts() -> Iterator[None]:
+def no_interrupts() -> Iterator[None]:
     """Hold Ctrl-C while traffic is being restored (a second Ctrl-C must not leave things half-done)."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -140,17 +140,24 @@ class Deployer:
                 raise self._not_ready(plan, str(exc)) from None
             self._smoke(plan, self._tag_url(state, plan.candidate_tag) or state.uri)
         except (CocusError, KeyboardInterrupt) as exc:
-            self.reporter.warn(f"first deploy failed; removing service {plan.service} (it served nothing before)")
-            with _no_interrupts():
-                try:
-                    self.api.delete_service(plan.service, plan.ready_timeout_s)
-                except CocusError as cleanup:
-                    self.reporter.warn(f"could not remove the failed service: {cleanup.message}")
+            with no_interrupts():
+                self._remove_own_service(plan)
             if isinstance(exc, KeyboardInterrupt):
                 raise Interrupted("interrupted during the first deploy; the new service was removed") from None
             raise
         self.reporter.success(f"{plan.service} serves {rev} at {state.uri}")
         return self._result(plan, state, before=[], created=True, changed=True, steps=["create", "smoke", "100"])
+
+    def _remove_own_service(self, plan: DeployPlan) -> None:
+        """Undo a failed first deploy — only if the service is the one this deploy created."""
+        try:
+            state = self.api.get_service(plan.service)
+            if state is None or state.latest_created != plan.spec.revision:
+                return
+            self.reporter.warn(f"first deploy failed; removing service {plan.service} (it served nothing before)")
+            self.api.delete_service(plan.service, plan.ready_timeout_s)
+        except CocusError as cleanup:
+            self.reporter.warn(f"could not remove the failed service: {cleanup.message}")
 
     # ------------------------------------------------------------------ later deploys
     def _next_deploy(self, plan: DeployPlan, current: ServiceState) -> DeployResult:
@@ -219,7 +226,7 @@ class Deployer:
     # ------------------------------------------------------------------ pieces
     def _restore(self, plan: DeployPlan, before: list[TrafficEntry]) -> None:
         self.reporter.warn(f"restoring the previous traffic: {self._fmt(before)}")
-        with _no_interrupts():
+        with no_interrupts():
             try:
                 state = self.api.update_service(plan.service, spec=None, traffic=before,
                                                 timeout=plan.ready_timeout_s)

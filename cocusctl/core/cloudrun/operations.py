@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from cocusctl.core.cloudrun import traffic as tr
 from cocusctl.core.cloudrun.api import CloudRunApi, RevisionNotReady
-from cocusctl.core.cloudrun.deploy import Deployer, DeployPlan
+from cocusctl.core.cloudrun.deploy import Deployer, DeployPlan, no_interrupts
 from cocusctl.core.cloudrun.images import parse_image_ref
 from cocusctl.core.cloudrun.model import (
     ConditionRow,
@@ -77,10 +77,11 @@ def apply_traffic(
 
 def _restore(api: CloudRunApi, reporter: Reporter, service: str, before: list[TrafficEntry], timeout: float) -> None:
     reporter.warn(f"restoring the previous traffic: {_fmt(before)}")
-    try:
-        api.update_service(service, spec=None, traffic=before, timeout=timeout)
-    except (CocusError, RevisionNotReady) as exc:
-        raise DeployError(f"RESTORING TRAFFIC FAILED: {exc}") from None
+    with no_interrupts():
+        try:
+            api.update_service(service, spec=None, traffic=before, timeout=timeout)
+        except (CocusError, RevisionNotReady) as exc:
+            raise DeployError(f"RESTORING TRAFFIC FAILED: {exc}") from None
 
 
 def split_traffic(
