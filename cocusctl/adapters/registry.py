@@ -140,7 +140,8 @@ class _ChallengeAuth(httpx.Auth):
             token = self.tokens.get(scope)
             if token is None:
                 query = {k: v for k, v in params.items() if k in ("service", "scope")}
-                headers = {"Authorization": self._basic()} if self.credentials else {}
+                basic = self._basic()
+                headers = {"Authorization": basic} if basic else {}
                 token_response = httpx.get(params["realm"], params=query, headers=headers, timeout=30)
                 if token_response.status_code != 200:
                     return

@@ -232,8 +232,8 @@ def evaluate(
         else:
             notes.append("vulnerabilities were NOT checked (no vulnerability data) - the gate cannot pass")
             verdict = "fail"
-    for item in expired:
-        notes.append(f"acceptance of {item.id} expired on {item.expired.isoformat()} and no longer applies")
+    for lapsed in expired:
+        notes.append(f"acceptance of {lapsed.id} expired on {lapsed.expired.isoformat()} and no longer applies")
     return ScanSummary(
         verdict=verdict,
         vulnerabilities_checked=vulnerabilities_checked,
