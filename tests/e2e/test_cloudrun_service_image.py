@@ -40,7 +40,7 @@ def _query(url: str, question: str) -> dict:
 
 
 def test_service_image_on_the_emulator(tmp_path, monkeypatch, docker_engine, local_registry):
-    from cocusctl.emulator.testing import emulator_process, write_config
+    from cocusctl.emulator.testing import LoadGenerator, emulator_process, write_config
 
     image = _service_image()
     if image is None:
@@ -60,3 +60,26 @@ def test_service_image_on_the_emulator(tmp_path, monkeypatch, docker_engine, loc
         assert API_KEY not in res.output  # the smoke key is never printed
         answer = _query(data["url"], "How do I open a file for writing?")
         assert answer.get("sources"), answer
+
+        def redeploy(log_level: str, load: LoadGenerator):  # noqa: ANN202
+            write_config(config, emu.endpoint, service="cocus-rag", registry=local_registry, memory="1Gi",
+                         smoke_query="How do I read a file line by line?", ready_timeout_s=180, step_pause_s=2,
+                         env={"COCUS_API_KEYS": API_KEY, "COCUS_HOST": "127.0.0.1", "COCUS_LOG_LEVEL": log_level})
+            return runner.invoke(app, ["--config", str(config), "deploy", "--env", "local-staging", "--image",
+                                       image, "--strategy", "canary", "-o", "json"])
+
+        # A broken setting: the new revision crashes at start; under load nothing fails, traffic stays.
+        with LoadGenerator(data["url"], path="/readyz", threads=2, max_requests=4000, max_seconds=120) as load:
+            res = redeploy("loud", load)
+        assert res.exit_code == 11, res.output
+        assert "invalid setting log_level" in res.stdout  # the container's own last log line
+        assert load.failures == [] and set(load.revisions) == {data["revision"]}
+
+        # A config change is a new revision of the same digest: canary it under load, lose nothing.
+        with LoadGenerator(data["url"], path="/readyz", threads=2, max_requests=4000, max_seconds=120) as load:
+            res = redeploy("WARNING", load)
+        assert res.exit_code == 0, res.output
+        second = json.loads(res.stdout)["data"]
+        assert second["revision"] != data["revision"] and second["digest"] == data["digest"]
+        assert load.failures == [] and load.total > 20
+        assert set(load.revisions) == {data["revision"], second["revision"]}
