@@ -9,7 +9,9 @@ Measured two ways, and cocusctl's own overhead reported separately:
 - `core`: the same deploy in-process, with every call into the Cloud Run adapter timed; what is left
   (`core_overhead_s` = total - time inside the adapter) is cocusctl's own work. `cli_startup_s` = cli - core.
 
-Writes benchmarks/results/cloudrun_deploy.json.
+Writes benchmarks/results/cloudrun_deploy.json. With `COCUS_SERVICE_IMAGE=REGISTRY/REPO@sha256:…` (the real
+RAG service, e.g. what `cocusctl build` pushed) it times that image instead and writes
+benchmarks/results/cloudrun_deploy_service.json.
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULT = Path(__file__).parent / "results" / "cloudrun_deploy.json"
+SERVICE_IMAGE = os.environ.get("COCUS_SERVICE_IMAGE")
+RESULT = Path(__file__).parent / "results" / ("cloudrun_deploy_service.json" if SERVICE_IMAGE
+                                              else "cloudrun_deploy.json")
+SMOKE_KEY = "bench-" + os.urandom(6).hex()
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 
 
@@ -64,22 +69,32 @@ def main() -> None:
     from cocusctl.core.reporting import NullReporter
     from cocusctl.emulator.testing import build_test_image, emulator_process, write_config
 
-    image = build_test_image("bench")
+    image_ref = SERVICE_IMAGE or build_test_image("bench").ref
+    extra: dict[str, Any] = {}
+    if SERVICE_IMAGE:  # the real service needs an API key; the smoke query sends it
+        os.environ["COCUS_SMOKE_API_KEY"] = SMOKE_KEY
+        extra = {"memory": "1Gi", "smoke_query": "How do I read a file line by line?"}
+
+    def env_vars(run: str) -> dict[str, str]:
+        base = {"COCUS_API_KEYS": SMOKE_KEY, "COCUS_HOST": "127.0.0.1"} if SERVICE_IMAGE else {}
+        return {**base, "RUN": run} if run else base
     with tempfile.TemporaryDirectory() as tmp, emulator_process(Path(tmp) / "emu") as emu:
         config = Path(tmp) / "cocus.yaml"
-        write_config(config, emu.endpoint, service="bench", environments=("local-bench",))
+        write_config(config, emu.endpoint, service="bench", environments=("local-bench",), env=env_vars(""),
+                     **extra)
         env = {**os.environ, "NO_COLOR": "1"}
         first = subprocess.run([sys.executable, "-m", "cocusctl", "--config", str(config), "deploy", "--env",
-                                "local-bench", "--image", image.ref, "-o", "json"],
+                                "local-bench", "--image", image_ref, "-o", "json"],
                                capture_output=True, text=True, env=env, cwd=ROOT, check=True)
         first_deploy = json.loads(first.stdout)["data"]["duration_s"]
 
         cli_samples: list[float] = []
         for i in range(RUNS):
-            write_config(config, emu.endpoint, service="bench", environments=("local-bench",), env={"RUN": f"cli{i}"})
+            write_config(config, emu.endpoint, service="bench", environments=("local-bench",),
+                         env=env_vars(f"cli{i}"), **extra)
             start = time.perf_counter()
             done = subprocess.run([sys.executable, "-m", "cocusctl", "--config", str(config), "deploy", "--env",
-                                   "local-bench", "--image", image.ref, "--strategy", "all", "-o", "json"],
+                                   "local-bench", "--image", image_ref, "--strategy", "all", "-o", "json"],
                                   capture_output=True, text=True, env=env, cwd=ROOT)
             cli_samples.append(time.perf_counter() - start)
             data = json.loads(done.stdout)["data"]
@@ -91,8 +106,8 @@ def main() -> None:
         loaded = load_config(config)
         environment = loaded.environment("local-bench")
         for i in range(RUNS):
-            settings = environment.settings.cloudrun.model_copy(update={"env": {"RUN": f"core{i}"}})
-            plan = DeployPlan.from_settings("local-bench", "bench", parse_image_ref(image.ref), settings,
+            settings = environment.settings.cloudrun.model_copy(update={"env": env_vars(f"core{i}")})
+            plan = DeployPlan.from_settings("local-bench", "bench", parse_image_ref(image_ref), settings,
                                             strategy="all")
             api = TimedApi(CloudRun(environment.settings.project, environment.settings.region, emu.endpoint))
             start = time.perf_counter()
@@ -107,7 +122,8 @@ def main() -> None:
     results = {
         "what": "deploy --strategy all of a new revision on the local emulator, command start -> 100 % verified",
         "runs": RUNS,
-        "image": "cocus-test/emu-app (stdlib http server on the local base image); build excluded",
+        "image": (f"the RAG service image {image_ref}" if SERVICE_IMAGE else
+                  "cocus-test/emu-app (stdlib http server on the local base image)") + "; build excluded",
         "first_deploy_create_service_s": first_deploy,
         "cli_wall": summary(cli_samples),
         "core_total": summary(core_total),
