@@ -51,7 +51,7 @@ class RedisGate:
         first = time.monotonic() >= self._down_until
         self._down_until = time.monotonic() + self.backoff
         if first:
-            log.warning("redis %s failed (%s); bypassing redis for %.0fs", operation, type(exc).__name__,
+            log.warning("redis %s failed (%s); bypassing redis for %.1fs", operation, type(exc).__name__,
                         self.backoff)
 
     async def ping(self) -> bool:

@@ -24,6 +24,20 @@ class FakeLLM:
             def log_message(self, *args) -> None:  # keep test output clean
                 pass
 
+            def do_GET(self) -> None:  # noqa: N802 - the GCE metadata server token endpoint
+                fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": None})
+                if (self.path != "/computeMetadata/v1/instance/service-accounts/default/token"
+                        or self.headers.get("Metadata-Flavor") != "Google"):
+                    self.send_error(404)
+                    return
+                raw = json.dumps({"access_token": "ya29.metadata-token", "expires_in": 3599,
+                                  "token_type": "Bearer"}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
             def do_POST(self) -> None:  # noqa: N802 - http.server naming
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})

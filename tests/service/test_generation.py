@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from cocus_rag.embedding.static import StaticEmbedder
 from cocus_rag.generation.extractive import ExtractiveGenerator
-from cocus_rag.generation.vertex import VertexGenerator
+from cocus_rag.generation.vertex import MetadataServerCredentials, VertexGenerator
 from cocus_rag.retrieval.index import Index
 
 from .conftest import API_KEY, auth
@@ -75,25 +75,10 @@ def test_openai_unreachable_is_a_502(make_client) -> None:
     assert resp.status_code == 502 and "unreachable" in resp.json()["error"]["message"]
 
 
-class _StaticToken:
-    """google-auth credentials interface (``valid``, ``token``, ``refresh``)."""
-
-    def __init__(self) -> None:
-        self.token = None
-        self.refreshes = 0
-
-    @property
-    def valid(self) -> bool:
-        return self.token is not None
-
-    def refresh(self, request) -> None:
-        self.refreshes += 1
-        self.token = "ya29.test-token"
-
-
-def test_vertex_generator_speaks_generate_content(index) -> None:
-    creds = _StaticToken()
+def test_vertex_generator_speaks_generate_content(index, monkeypatch) -> None:
     with FakeLLM(answer="Gemini says sha256 [1].") as llm:
+        monkeypatch.setenv("GCE_METADATA_HOST", llm.url.removeprefix("http://"))
+        creds = MetadataServerCredentials()
         gen = VertexGenerator("my-proj", "europe-west1", "gemini-2.0-flash", 5, 128, endpoint=llm.url,
                               credentials=creds)
         hits = index.search(Q["question"], top_k=2)
@@ -106,10 +91,12 @@ def test_vertex_generator_speaks_generate_content(index) -> None:
 
         first, second = asyncio.run(run())
     assert first.answer == "Gemini says sha256 [1]." and first.model == "gemini-2.0-flash"
-    assert creds.refreshes == 1  # the token is reused while valid
-    req = llm.requests[0]
+    token_calls = [r for r in llm.requests if r["body"] is None]
+    assert len(token_calls) == 1  # the token is reused while valid
+    assert token_calls[0]["headers"]["Metadata-Flavor"] == "Google"
+    req = [r for r in llm.requests if r["body"] is not None][0]
     assert req["path"] == ("/v1/projects/my-proj/locations/europe-west1/publishers/google/models/"
                            "gemini-2.0-flash:generateContent")
-    assert req["headers"]["Authorization"] == "Bearer ya29.test-token"
+    assert req["headers"]["Authorization"] == "Bearer ya29.metadata-token"
     assert req["body"]["contents"][0]["parts"][0]["text"].startswith("Passages:")
     assert req["body"]["generationConfig"]["maxOutputTokens"] == 128

@@ -54,16 +54,22 @@ class StaticEmbedder:
             h.update((self.model_dir / name).read_bytes())
         return h.hexdigest()
 
-    def embed(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: list[str], batch_size: int = 256) -> np.ndarray:
         """``(len(texts), dims)`` float32, rows L2-normalised (all-zero for token-less text)."""
+        out = np.zeros((len(texts), self.dims), dtype=np.float32)
+        for start in range(0, len(texts), batch_size):
+            out[start:start + batch_size] = self._embed_batch(texts[start:start + batch_size])
+        return out
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dims), dtype=np.float32)
         if not texts:
-            return np.zeros((0, self.dims), dtype=np.float32)
+            return out
         encs = self.tokenizer.encode_batch(texts, add_special_tokens=False)
         lengths = np.fromiter((len(e.ids) for e in encs), dtype=np.int64, count=len(encs))
-        out = np.zeros((len(texts), self.dims), dtype=np.float32)
         nonempty = lengths > 0
         if nonempty.any():
-            ids = np.fromiter((i for e in encs for i in e.ids), dtype=np.int64, count=int(lengths.sum()))
+            ids = np.concatenate([np.asarray(e.ids, dtype=np.int64) for e in encs])
             starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))[nonempty]
             sums = np.add.reduceat(self.vectors[ids], starts, axis=0)
             out[nonempty] = sums / lengths[nonempty, None]

@@ -30,7 +30,8 @@ class ExtractiveGenerator:
         for rank, hit in enumerate(hits[: self.passages]):
             for pos, sentence in enumerate(split_sentences(hit.chunk.text)):
                 words = sentence.split()
-                if len(words) < 4 or len(words) > 80:
+                # Prose only: code blocks (multi-line), lead-ins ending in ":" and fragments are skipped.
+                if len(words) < 5 or len(words) > 80 or "\n" in sentence or sentence.endswith(":"):
                     continue
                 terms = set(analyze(sentence))
                 overlap = q_terms & terms

@@ -1,8 +1,16 @@
-"""Gemini on Vertex AI through its REST API (google-auth for the token, httpx for the call)."""
+"""Gemini on Vertex AI through its REST API (httpx for the call).
+
+The access token comes from google-auth's Application Default Credentials when google-auth is
+installed (local development, key files), otherwise straight from the metadata server that
+Cloud Run and GKE (Workload Identity) provide — the image does not ship google-auth and its
+cryptography dependency (~21 MB), see docs/decisions.md.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -14,6 +22,45 @@ if TYPE_CHECKING:
     from ..retrieval.index import Hit
 
 _SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
+
+
+class MetadataServerCredentials:
+    """Service-account tokens from the GCE metadata server (the google-auth credentials interface)."""
+
+    def __init__(self, host: str | None = None) -> None:
+        self.host = host or os.environ.get("GCE_METADATA_HOST", "metadata.google.internal")
+        self.token: str | None = None
+        self.expiry = 0.0
+
+    @property
+    def valid(self) -> bool:
+        return self.token is not None and time.monotonic() < self.expiry - 60
+
+    def refresh(self, request: Any = None) -> None:
+        url = f"http://{self.host}/computeMetadata/v1/instance/service-accounts/default/token"
+        resp = httpx.get(url, headers={"Metadata-Flavor": "Google"}, timeout=5)
+        resp.raise_for_status()
+        data = resp.json()
+        self.token = data["access_token"]
+        self.expiry = time.monotonic() + float(data.get("expires_in", 300))
+
+
+def default_credentials() -> Any:
+    try:
+        import google.auth
+    except ImportError:
+        return MetadataServerCredentials()
+    creds, _ = google.auth.default(scopes=_SCOPES)
+    return creds
+
+
+def _refresh(creds: Any) -> None:
+    if isinstance(creds, MetadataServerCredentials):
+        creds.refresh()
+        return
+    import google.auth.transport.requests
+
+    creds.refresh(google.auth.transport.requests.Request())
 
 
 class VertexGenerator:
@@ -33,14 +80,10 @@ class VertexGenerator:
     async def _token(self) -> str:
         async with self._lock:
             if self._credentials is None:
-                import google.auth
-
-                self._credentials, _ = await asyncio.to_thread(google.auth.default, scopes=_SCOPES)
+                self._credentials = await asyncio.to_thread(default_credentials)
             creds = self._credentials
             if not creds.valid:
-                import google.auth.transport.requests
-
-                await asyncio.to_thread(creds.refresh, google.auth.transport.requests.Request())
+                await asyncio.to_thread(_refresh, creds)
             return creds.token
 
     async def generate(self, question: str, hits: list[Hit]) -> Generation:

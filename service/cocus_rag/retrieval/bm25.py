@@ -59,11 +59,15 @@ class BM25:
         return out
 
     def to_arrays(self) -> dict[str, np.ndarray]:
+        """Compact arrays for ``np.savez``: terms as one UTF-8 blob, weights as float16."""
         vocab = sorted(self.terms, key=self.terms.__getitem__)
-        return {"bm25_terms": np.asarray(vocab, dtype=object).astype(str), "bm25_indptr": self.indptr,
-                "bm25_postings": self.postings, "bm25_weights": self.weights}
+        blob = np.frombuffer("\n".join(vocab).encode(), dtype=np.uint8)
+        return {"bm25_terms": blob, "bm25_indptr": self.indptr, "bm25_postings": self.postings,
+                "bm25_weights": self.weights.astype(np.float16)}
 
     @classmethod
     def from_arrays(cls, arrays, n_docs: int) -> BM25:
-        terms = {t: i for i, t in enumerate(arrays["bm25_terms"].tolist())}
-        return cls(terms, arrays["bm25_indptr"], arrays["bm25_postings"], arrays["bm25_weights"], n_docs)
+        vocab = arrays["bm25_terms"].tobytes().decode().split("\n")
+        terms = {t: i for i, t in enumerate(vocab)}
+        return cls(terms, arrays["bm25_indptr"], arrays["bm25_postings"],
+                   arrays["bm25_weights"].astype(np.float32), n_docs)

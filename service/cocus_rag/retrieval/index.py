@@ -27,7 +27,7 @@ from .chunking import Chunk, ChunkingParams, chunk_corpus
 from .corpus import Document, iter_source_files, load_corpus
 
 Mode = Literal["hybrid", "bm25", "dense"]
-FORMAT = 1
+FORMAT = 2
 RRF_K = 60
 
 
