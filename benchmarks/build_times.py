@@ -47,12 +47,19 @@ def run_build(*flags: str) -> dict[str, object]:
 def main() -> None:
     docker = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"], capture_output=True,
                             text=True).stdout.strip()
+    load_before = os.getloadavg()
     cold = run_build("--no-cache", "--no-push")
     warm = run_build("--no-push")
     full = run_build()
     result = {
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "docker": docker},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "docker": docker,
+            # The machine is shared (other sessions build and test too): the load tells how busy it was.
+            "loadavg_1m_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+        },
         "image_size_mb": cold["size_mb"],
         "size_budget_mb": cold["size_budget_mb"],
         "cold_build": cold,
