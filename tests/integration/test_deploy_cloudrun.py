@@ -87,7 +87,7 @@ def test_crashing_deploy_under_load_loses_no_request_and_keeps_traffic(cli, imag
     before = api.get_service(service)
     with LoadGenerator(first["url"], threads=4, max_requests=5000, max_seconds=60) as load:
         time.sleep(0.5)
-        res = invoke("deploy", "--env", "local-staging", "--image", images["crash"].ref)
+        res = invoke("deploy", "--env", "local-staging", "--image", images["crash"].ref, "-o", "json")
         time.sleep(0.5)
     assert res.exit_code == 11, res.output
     assert "is not ready" in res.stderr and "exited with code 3" in res.stderr
@@ -97,6 +97,13 @@ def test_crashing_deploy_under_load_loses_no_request_and_keeps_traffic(cli, imag
     assert set(load.revisions) == {first["revision"]}
     after = api.get_service(service)
     assert after.statuses == before.statuses
+    # --output json reports the failure with the traffic before and after (restored).
+    doc = json.loads(res.stdout)
+    assert (doc["status"], doc["exit_code"], doc["errors"][0]["code"]) == ("error", 11, "deploy_failed")
+    rows = {k: [(r["revision"], r["percent"], r["tag"]) for r in doc["data"][k]]
+            for k in ("traffic_before", "traffic_after")}
+    assert rows["traffic_after"] == rows["traffic_before"] == [(first["revision"], 100, "candidate")]
+    assert doc["data"]["steps"] == []
 
 
 def test_canary_under_load_loses_no_request(cli, images):

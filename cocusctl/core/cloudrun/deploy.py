@@ -207,24 +207,31 @@ class Deployer:
                 if percent < 100 and i < len(steps) - 1:
                     self._hold(plan, tag_url, state.uri)
         except KeyboardInterrupt:
-            if touched:
-                self._restore(plan, before)
-            raise Interrupted(f"interrupted during deploy of {rev}; previous traffic restored") from None
+            restored = self._restore(plan, before) if touched else current
+            raise Interrupted(
+                f"interrupted during deploy of {rev}; previous traffic restored",
+                result=self._result(plan, restored, before=before, created=False, changed=False, steps=steps_done),
+            ) from None
         except OperationTimeout as exc:
-            self._restore(plan, before)
-            raise OperationTimeout(f"{exc.message}; previous traffic restored") from None
+            restored = self._restore(plan, before)
+            raise OperationTimeout(
+                f"{exc.message}; previous traffic restored",
+                result=self._result(plan, restored, before=before, created=False, changed=False, steps=steps_done),
+            ) from None
         except CocusError as exc:
             if touched:
-                self._restore(plan, before)
+                restored = self._restore(plan, before)
                 exc.message = f"{exc.message}\nprevious traffic restored: {self._fmt(before)}"
                 exc.args = (exc.message,)
+                exc.result = self._result(plan, restored, before=before, created=existing is None, changed=False,
+                                          steps=steps_done)
             raise
         self.reporter.success(f"{rev} serves 100 % of {plan.service} at {state.uri}")
         return self._result(plan, state, before=before, created=existing is None, changed=True,
                             steps=steps_done)
 
     # ------------------------------------------------------------------ pieces
-    def _restore(self, plan: DeployPlan, before: list[TrafficEntry]) -> None:
+    def _restore(self, plan: DeployPlan, before: list[TrafficEntry]) -> ServiceState:
         self.reporter.warn(f"restoring the previous traffic: {self._fmt(before)}")
         with no_interrupts():
             try:
@@ -234,6 +241,7 @@ class Deployer:
                 raise DeployError(f"RESTORING TRAFFIC FAILED: {exc}; set it by hand: "
                                   f"cocusctl split-traffic {self._assignments(before)}") from None
         self.reporter.info(f"traffic restored: {self._fmt(state.pinned_traffic())}")
+        return state
 
     def _not_ready(self, plan: DeployPlan, message: str, info: RevisionInfo | None = None, *,
                    restored: bool = True) -> DeployError:
