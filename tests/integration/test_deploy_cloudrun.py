@@ -282,3 +282,18 @@ def test_failed_first_deploy_leaves_no_service(cli, images):
     assert res.exit_code == 11, res.output
     assert "FATAL: cannot open the vector index" in res.stderr
     assert api.get_service(service) is None
+
+
+def test_promote_refuses_without_a_healthy_source(cli, images):
+    invoke, api, service, _ = cli
+    res = invoke("promote", "--from", "local-staging", "--to", "local-prod")
+    assert res.exit_code == 2 and f"service {service!r} does not exist in environment 'local-staging'" in res.stderr
+    res = invoke("promote", "--from", "local-staging", "--to", "local-staging")
+    assert res.exit_code == 2 and "--from and --to name the same environment" in res.stderr
+    a = _deploy_json(invoke, "--image", images["v1"].ref)["revision"]
+    b = _deploy_json(invoke, "--image", images["v2"].ref)["revision"]
+    assert invoke("split-traffic", "--env", "local-staging", f"{a}=50", f"{b}=50").exit_code == 0
+    res = invoke("promote", "--from", "local-staging", "--to", "local-prod")
+    assert res.exit_code == 2 and "no single revision serves 100 %" in res.stderr
+    prod = api.__class__("local-prod", "local", api.endpoint)
+    assert prod.get_service(service) is None  # nothing reached the target
