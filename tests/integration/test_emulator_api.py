@@ -67,7 +67,7 @@ def _rev_target(revision: str, percent: int, tag: str = ""):
     )
 
 
-def test_service_lifecycle_with_the_official_client(clients, images):
+def test_service_lifecycle_with_the_official_client(clients, images, docker_engine):
     from google.api_core import exceptions
     from google.cloud import run_v2
 
@@ -97,6 +97,9 @@ def test_service_lifecycle_with_the_official_client(clients, images):
     assert body["env"]["K_CONFIGURATION"] == "life"
     assert body["env"]["K_REVISION"] == rev1
     assert body["argv"] == ["/app/app.py", "--extra"]
+    [container] = docker_engine.containers.list(filters={"label": f"cocus.emulator.revision={rev1}"})
+    host = container.attrs["HostConfig"]
+    assert (host["NetworkMode"], host["Memory"], host["NanoCpus"]) == ("host", 256 * 2**20, 10**9)
 
     # Duplicate create: 409 -> Conflict.  Unknown service: 404 -> NotFound.
     with pytest.raises(exceptions.Conflict):
@@ -257,3 +260,26 @@ def test_state_survives_a_restart(tmp_path, images):
         assert {r.name for r in api.list_revisions("kept")} == {"kept-one", "kept-two"}
         blue = next(s.url for s in after.statuses if s.tag == "blue")
         assert _get(blue)["revision"] == "kept-two"  # containers come back on demand
+
+
+def test_validate_only_and_allow_missing(clients, images):
+    from google.api_core import exceptions
+    from google.cloud import run_v2
+
+    services, _ = clients
+    name = f"{PARENT}/services/maybe"
+    svc = _service(images["v1"].ref)
+    svc.name = name
+    dry = services.update_service(request=run_v2.UpdateServiceRequest(service=svc, allow_missing=True,
+                                                                      validate_only=True))
+    assert dry.done()
+    with pytest.raises(exceptions.NotFound):
+        services.get_service(name=name)
+    created = services.update_service(request=run_v2.UpdateServiceRequest(service=svc, allow_missing=True))
+    created = created.result(timeout=60)
+    assert created.name == name and created.traffic_statuses[0].percent == 100
+    current = services.get_service(name=name)
+    current.template.containers[0].image = images["v2"].ref
+    services.update_service(request=run_v2.UpdateServiceRequest(service=current, validate_only=True))
+    after = services.get_service(name=name)
+    assert (after.etag, after.latest_created_revision) == (created.etag, created.latest_created_revision)
