@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cocusctl.cli.context import AppContext, get_context
-from cocusctl.cli.options import EnvOption, OutputOption, output_value
+from cocusctl.cli.options import EnvOption, OutputOption, YesOption, output_value
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -39,6 +39,18 @@ def cloudrun_environment(app_ctx: AppContext, target: str | None = None) -> tupl
         raise NotAvailableError(f"this command is not available for target {environment.target} yet")
     service = environment.settings.cloudrun.service or app_ctx.loaded.config.service.name
     return environment, service
+
+
+def infra_phase(app_ctx: AppContext, environment: Environment, image: str, skip: bool) -> str:
+    """Run the infra phase (Terraform) before the release phase; returns a one-line summary."""
+    from cocusctl.core.infra import describe_counts, run_infra_phase
+
+    infra = run_infra_phase(app_ctx.loaded, environment, app_ctx.reporter, app_ctx.confirm,
+                            app_ctx.adapters.terraform, image=image, skip=skip)
+    if infra.skipped:
+        return f"skipped ({infra.reason})"
+    counts = describe_counts(infra.plan) if infra.plan is not None else "no changes"
+    return f"applied: {counts}" if infra.applied else "up to date"
 
 
 def traffic_table(console: Console, title: str, rows: list[TrafficRow]) -> None:
@@ -76,10 +88,20 @@ def deploy_command(
         StrategyChoice | None,
         typer.Option("--strategy", help="all, or canary steps from config (default: cloudrun.strategy)."),
     ] = None,
+    skip_infra: Annotated[
+        bool, typer.Option("--skip-infra", help="Skip the infra phase (Terraform render, plan, apply).")
+    ] = False,
+    yes: YesOption = False,
     output: OutputOption = None,
 ) -> None:
-    """Deploy an image by digest: new no-traffic revision, smoke test, then traffic (restored on failure)."""
+    """Deploy an image by digest: infra phase, new no-traffic revision, smoke test, then traffic.
+
+    Any failure after the release phase starts (not ready, smoke test, health check, timeout, Ctrl-C)
+    restores the traffic that served before and exits non-zero.
+    """
     app_ctx = get_context(ctx, env=env, output=output_value(output))
+    if yes:
+        app_ctx.assume_yes = True
 
     def action() -> DeployResult:
         from cocusctl.core.cloudrun.deploy import Deployer, DeployPlan
@@ -92,7 +114,10 @@ def deploy_command(
             ref = image_from_last_build(out_dir / "last-build.json")
         plan = DeployPlan.from_settings(environment.name, service, ref, environment.settings.cloudrun,
                                         strategy=strategy.value if strategy else None)
+        infra = infra_phase(app_ctx, environment, ref.ref, skip_infra)
         api = app_ctx.adapters.cloudrun(environment)
-        return Deployer(api, app_ctx.reporter).deploy(plan)
+        result = Deployer(api, app_ctx.reporter).deploy(plan)
+        result.infra = infra
+        return result
 
     app_ctx.run("deploy", action, deploy_view)

@@ -64,6 +64,7 @@ def test_local_release_loop(tmp_path, monkeypatch, docker_engine, local_registry
                                                          "digest": v1.digest}))
         first = cli("deploy", "--env", "local-staging", "--target", "cloudrun")
         assert (first["digest"], first["created"]) == (v1.digest, True)
+        assert first["infra"] == "skipped (infrastructure: false)"
         assert _query(first["url"])["revision"] == first["revision"]
 
         second = cli("deploy", "--env", "local-staging", "--image", v2.ref)

@@ -135,6 +135,7 @@ class DeployResult(BaseModel):
     traffic_before: list[TrafficRow]
     traffic_after: list[TrafficRow]
     steps: list[str] = Field(default_factory=list)
+    infra: str | None = Field(None, description="what the infra phase did before the release phase")
     duration_s: float = 0.0
 
 
