@@ -20,7 +20,7 @@ def _json(res) -> dict:
     return doc["data"]
 
 
-def test_start_status_stop(runner, tmp_path, docker_engine):
+def test_start_status_stop(runner, tmp_path, docker_engine, monkeypatch):
     home = ["--home", str(tmp_path / "emu")]
     started = _json(runner.invoke(app, ["emulator", "start", "--port", "0", "-o", "json", *home]))
     try:
@@ -35,6 +35,13 @@ def test_start_status_stop(runner, tmp_path, docker_engine):
         assert status["endpoint"] == started["endpoint"]
         human = runner.invoke(app, ["emulator", "status", *home])
         assert f"emulator running: {started['endpoint']}" in human.stdout
+        # An environment with `api_endpoint: emulator` finds it through the same home.
+        monkeypatch.setenv("COCUS_EMULATOR_HOME", str(tmp_path / "emu"))
+        config = tmp_path / "cocus.yaml"
+        config.write_text(json.dumps({"version": 1, "default_environment": "dev", "environments": {
+            "dev": {"target": "cloudrun", "project": "p", "region": "r", "cloudrun": {"api_endpoint": "emulator"}}}}))
+        svc = _json(runner.invoke(app, ["--config", str(config), "status", "-o", "json"]))
+        assert (svc["exists"], svc["service"], svc["target"]) == (False, "cocus-rag", "cloudrun")
     finally:
         stopped = _json(runner.invoke(app, ["emulator", "stop", "-o", "json", *home]))
     assert stopped == {**stopped, "stopped": True, "pid": started["pid"]}
