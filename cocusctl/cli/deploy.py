@@ -68,7 +68,10 @@ def traffic_table(console: Console, title: str, rows: list[TrafficRow]) -> None:
 
 def deploy_view(console: Console, r: DeployResult) -> None:
     state = "new revision" if r.created else "existing revision"
-    console.print(f"{r.service} ({r.environment}): {state} {r.revision}, digest {r.digest}", markup=False)
+    headline = {"deployed": "deployed", "unchanged": "already deployed, nothing changed",
+                "failed": "FAILED, previous traffic restored"}[r.outcome]
+    console.print(f"{r.service} ({r.environment}): {headline}; {state} {r.revision}, digest {r.digest}",
+                  markup=False)
     console.print(f"url: {r.url}" + (f"   candidate: {r.candidate_url}" if r.candidate_url else ""))
     traffic_table(console, "traffic before", r.traffic_before)
     traffic_table(console, "traffic after", r.traffic_after)

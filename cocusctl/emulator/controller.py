@@ -465,22 +465,31 @@ class Controller:
             await self._sync_tag_ports(name, svc)
             svc["trafficStatuses"] = [self._status_entry(svc, t) for t in targets]
             self._publish_routes(name, svc)
-        cfg_state = R.STATE_FAILED if config_error else R.STATE_SUCCEEDED
+        # The configuration is only as ready as its latest created revision — also after traffic moved away
+        # from a failed one (the service then serves, but reports not Ready until a newer revision succeeds).
+        rev_id = latest_created.rsplit("/", 1)[-1]
+        latest = self.state.revisions.get(latest_created, {})
+        if config_error is None and R.revision_ready_state(latest) == R.STATE_FAILED:
+            config_message = self._ready_message(latest)
+        else:
+            config_message = config_error
+        cfg_failed = f"Revision '{rev_id}' is not ready and cannot serve traffic. {config_message}" \
+            if config_message else ""
+        cfg_state = R.STATE_FAILED if cfg_failed else R.STATE_SUCCEEDED
         route_state = R.STATE_FAILED if route_error else R.STATE_SUCCEEDED
         svc["conditions"] = [
-            R.condition("ConfigurationsReady", cfg_state, config_error or "", reason=R.REASON_REVISION_FAILED
-                        if config_error else None, severity=R.SEVERITY_ERROR if config_error else None),
+            R.condition("ConfigurationsReady", cfg_state, cfg_failed, reason=R.REASON_REVISION_FAILED
+                        if cfg_failed else None, severity=R.SEVERITY_ERROR if cfg_failed else None),
             R.condition("RoutesReady", route_state, route_error or "",
                         severity=R.SEVERITY_ERROR if route_error else None),
         ]
-        error = route_error or config_error
-        if config_error:
-            rev_id = latest_created.rsplit("/", 1)[-1]
-            error = f"Revision '{rev_id}' is not ready and cannot serve traffic. {config_error}"
+        # The operation fails when its own new revision failed or its traffic cannot be served.
+        error = (cfg_failed if config_error else None) or route_error
+        ready_message = error or route_error or cfg_failed
         svc["terminalCondition"] = R.condition(
-            "Ready", R.STATE_FAILED if error else R.STATE_SUCCEEDED, error or "",
-            reason=R.REASON_REVISION_FAILED if error else None,
-            severity=R.SEVERITY_ERROR if error else None,
+            "Ready", R.STATE_FAILED if ready_message else R.STATE_SUCCEEDED, ready_message,
+            reason=R.REASON_REVISION_FAILED if ready_message else None,
+            severity=R.SEVERITY_ERROR if ready_message else None,
         )
         svc["observedGeneration"] = str(generation)
         svc["reconciling"] = False

@@ -103,7 +103,14 @@ def test_crashing_deploy_under_load_loses_no_request_and_keeps_traffic(cli, imag
     rows = {k: [(r["revision"], r["percent"], r["tag"]) for r in doc["data"][k]]
             for k in ("traffic_before", "traffic_after")}
     assert rows["traffic_after"] == rows["traffic_before"] == [(first["revision"], 100, "candidate")]
-    assert doc["data"]["steps"] == []
+    assert doc["data"]["steps"] == [] and doc["data"]["outcome"] == "failed"
+    # The service keeps serving the old revision but reports why it is not Ready (as Cloud Run does).
+    status = json.loads(invoke("status", "--env", "local-staging", "-o", "json").stdout)["data"]
+    conds = {c["type"]: c for c in status["conditions"]}
+    assert status["ready"] is False and conds["RoutesReady"]["state"] == "SUCCEEDED"
+    assert conds["ConfigurationsReady"]["state"] == "FAILED" and "exited with code 3" in conds[
+        "ConfigurationsReady"]["message"]
+    assert [r["percent"] for r in status["revisions"] if r["name"] == first["revision"]] == [100]
 
 
 def test_canary_under_load_loses_no_request(cli, images):

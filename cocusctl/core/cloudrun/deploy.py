@@ -166,7 +166,8 @@ class Deployer:
         existing = self.api.get_revision(plan.service, rev)
         if existing is not None and current.serving() == {rev: 100}:
             self.reporter.success(f"{rev} already serves 100 % of {plan.service}; nothing to do")
-            return self._result(plan, current, before=before, created=False, changed=False, steps=[])
+            return self._result(plan, current, before=before, created=False, changed=False, steps=[],
+                                outcome="unchanged")
         if existing is not None and existing.ready is False:
             raise self._not_ready(plan, existing.failure_message(), existing, restored=False)
         base = tr.without_tag(before, plan.candidate_tag)
@@ -210,13 +211,15 @@ class Deployer:
             restored = self._restore(plan, before) if touched else current
             raise Interrupted(
                 f"interrupted during deploy of {rev}; previous traffic restored",
-                result=self._result(plan, restored, before=before, created=False, changed=False, steps=steps_done),
+                result=self._result(plan, restored, before=before, created=False, changed=False, steps=steps_done,
+                                    outcome="failed"),
             ) from None
         except OperationTimeout as exc:
             restored = self._restore(plan, before)
             raise OperationTimeout(
                 f"{exc.message}; previous traffic restored",
-                result=self._result(plan, restored, before=before, created=False, changed=False, steps=steps_done),
+                result=self._result(plan, restored, before=before, created=False, changed=False, steps=steps_done,
+                                    outcome="failed"),
             ) from None
         except CocusError as exc:
             if touched:
@@ -224,7 +227,7 @@ class Deployer:
                 exc.message = f"{exc.message}\nprevious traffic restored: {self._fmt(before)}"
                 exc.args = (exc.message,)
                 exc.result = self._result(plan, restored, before=before, created=existing is None, changed=False,
-                                          steps=steps_done)
+                                          steps=steps_done, outcome="failed")
             raise
         self.reporter.success(f"{rev} serves 100 % of {plan.service} at {state.uri}")
         return self._result(plan, state, before=before, created=existing is None, changed=True,
@@ -307,8 +310,9 @@ class Deployer:
         return " ".join(f"{e.label()}={e.percent}" for e in entries if e.percent)
 
     def _result(self, plan: DeployPlan, state: ServiceState, *, before: list[TrafficEntry], created: bool,
-                changed: bool, steps: list[str]) -> DeployResult:
+                changed: bool, steps: list[str], outcome: str = "deployed") -> DeployResult:
         return DeployResult(
+            outcome=outcome,
             environment=plan.environment,
             service=plan.service,
             revision=plan.spec.revision,

@@ -127,6 +127,7 @@ class DeployResult(BaseModel):
     revision: str
     image: str
     digest: str
+    outcome: Literal["deployed", "unchanged", "failed"] = "deployed"
     created: bool = Field(description="a new revision was created (false: it already existed)")
     changed: bool = Field(description="traffic changed")
     strategy: str

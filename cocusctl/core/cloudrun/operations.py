@@ -204,9 +204,10 @@ def promote(
     info = api_a.get_revision(service_a, revision)
     if info is None:
         raise UsageError(f"revision {revision!r} does not exist in {env_a}")
-    if info.ready is not True or state.ready is False:
-        raise UsageError(f"{env_a} is not healthy (revision {revision} ready={info.ready}, service "
-                         f"ready={state.ready}); refusing to promote")
+    routes_ok = all(c.state != "FAILED" for c in state.conditions if c.type == "RoutesReady")
+    if info.ready is not True or not routes_ok:
+        raise UsageError(f"{env_a} is not healthy (revision {revision} ready={info.ready}, routes "
+                         f"{'ready' if routes_ok else 'failed'}); refusing to promote")
     if not info.digest:
         raise UsageError(f"revision {revision} in {env_a} runs {info.image!r}, which is not pinned by digest")
     source = parse_image_ref(info.image)
