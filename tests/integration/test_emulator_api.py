@@ -24,6 +24,7 @@ def images(docker_engine, local_registry, base_image):
         "v1": build_test_image("v1", registry=local_registry),
         "v2": build_test_image("v2", registry=local_registry),
         "crash": build_test_image("v1", "crash", registry=local_registry),
+        "degrade": build_test_image("v1", "degrade", registry=local_registry),
     }
 
 
@@ -283,3 +284,25 @@ def test_validate_only_and_allow_missing(clients, images):
     services.update_service(request=run_v2.UpdateServiceRequest(service=current, validate_only=True))
     after = services.get_service(name=name)
     assert (after.etag, after.latest_created_revision) == (created.etag, created.latest_created_revision)
+
+
+def test_failing_startup_probe_fails_the_revision(clients, images):
+    from google.api_core import exceptions
+    from google.cloud import run_v2
+
+    services, revisions = clients
+    svc = _service(
+        images["degrade"].ref,
+        env=[run_v2.EnvVar(name="DEGRADE_AFTER", value="0")],  # /readyz answers 503 from the start
+        startup_probe=run_v2.Probe(http_get=run_v2.HTTPGetAction(path="/readyz"), period_seconds=1,
+                                   failure_threshold=2),
+    )
+    svc.template.revision = "probed-one"
+    with pytest.raises(exceptions.FailedPrecondition) as err:
+        services.create_service(parent=PARENT, service=svc, service_id="probed").result(timeout=60)
+    assert "HTTP startup probe on path /readyz failed" in err.value.message
+    rev = revisions.get_revision(name=f"{PARENT}/services/probed/revisions/probed-one")
+    ready = next(c for c in rev.conditions if c.type_ == "Ready")
+    assert ready.state == run_v2.Condition.State.CONDITION_FAILED
+    assert ready.reason == run_v2.Condition.CommonReason.PROGRESS_DEADLINE_EXCEEDED
+    assert not services.get_service(name=f"{PARENT}/services/probed").traffic_statuses
