@@ -52,7 +52,7 @@ class Services:
             embedder = StaticEmbedder(self.settings.model_dir)
             index = Index.load(self.settings.index_dir, embedder)
             if isinstance(self.generator, ExtractiveGenerator):
-                self.generator.idf = index_idf(index)
+                self.generator.idf = index.bm25.idf
             # Warm the code paths so the first real request is not slower than the rest.
             index.search("warm up the index", top_k=1)
         except Exception as exc:  # noqa: BLE001 - reported by /readyz and the log, the process stays up
@@ -84,11 +84,3 @@ class Services:
         await self.generator.aclose()
         await self.gate.close()
 
-
-def index_idf(index: Index) -> dict[str, float]:
-    """Term idf from the BM25 postings, for the extractive sentence scorer."""
-    import math
-
-    n = max(1, index.bm25.n_docs)
-    indptr = index.bm25.indptr
-    return {t: math.log1p(n / max(1, int(indptr[i + 1] - indptr[i]))) for t, i in index.bm25.terms.items()}

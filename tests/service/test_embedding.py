@@ -56,9 +56,10 @@ def test_safetensors_reader_round_trip_and_errors(tmp_path) -> None:
 def test_distilled_model_files_and_weights(static_model) -> None:
     meta = json.loads((static_model / "meta.json").read_text())
     assert meta["dims"] == 64 and meta["weighting"] == "sif" and meta["vocab_size"] == 30522
-    vecs = np.load(static_model / "embeddings.npy")
-    assert vecs.dtype == np.float16 and vecs.shape == (30522, 64)
+    q = np.load(static_model / "embeddings.npy")
+    assert q.dtype == np.int8 and q.shape == (30522, 64) and meta["storage"] == "int8+row-scale"
     emb = StaticEmbedder(static_model)
+    vecs = emb.vectors
     vocab = emb.tokenizer.get_vocab()
     # special tokens carry no weight; distilled ordinary tokens do
     assert not vecs[vocab["[CLS]"]].any() and not vecs[vocab["[SEP]"]].any()
@@ -79,3 +80,15 @@ def test_static_embedder_ranks_related_text_higher(static_model) -> None:
 def test_static_model_missing_files_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(ModelLoadError, match="missing embeddings.npy"):
         StaticEmbedder(tmp_path)
+
+
+def test_int8_row_quantisation_round_trip() -> None:
+    from cocus_rag.embedding.quant import dequantize_rows, quantize_rows
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50, 32)).astype(np.float32)
+    x[3] = 0.0
+    q, scale = quantize_rows(x)
+    back = dequantize_rows(q, scale)
+    assert q.dtype == np.int8 and not back[3].any()
+    assert np.abs(back - x).max() <= scale.max() / 2 + 1e-6

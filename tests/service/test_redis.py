@@ -23,7 +23,7 @@ def _metric(client, line_prefix: str) -> float:
 def test_answers_are_cached_per_question_and_index_version(make_client, redis_server) -> None:
     import redis
 
-    client = make_client(redis_url=redis_server.url, cache_ttl_seconds=120)
+    client = make_client(redis_url=redis_server.url, cache_ttl_seconds=120, redis_timeout_ms=2000)
     assert client.get("/readyz").json()["redis"] == "up"
     first = client.post("/v1/query", json=Q, headers=auth()).json()
     second = client.post("/v1/query", json={"question": "  how do I compute the sha-256 digest of SOME bytes? "},
@@ -42,7 +42,8 @@ def test_answers_are_cached_per_question_and_index_version(make_client, redis_se
 
 
 def test_rate_limit_is_per_key_with_retry_after(make_client, redis_server) -> None:
-    client = make_client(redis_url=redis_server.url, rate_limit_per_minute=3, cache_enabled=False)
+    client = make_client(redis_url=redis_server.url, rate_limit_per_minute=3, cache_enabled=False,
+                         redis_timeout_ms=2000)
     codes = [client.post("/v1/query", json=Q, headers=auth()).status_code for _ in range(4)]
     if codes[-1] == 200:  # crossed a minute boundary mid-test: the window reset; try once more
         codes = [client.post("/v1/query", json=Q, headers=auth()).status_code for _ in range(4)]

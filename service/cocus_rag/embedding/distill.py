@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .bert import NumpyBert
+from .quant import quantize_rows
 
 WEIGHTINGS = ("zipf", "sif", "none")
 
@@ -86,7 +87,7 @@ def sif_weights(tokenizer, texts: Iterable[str], size: int, a: float = 1e-3) -> 
 
 def distill(model_dir: str | Path, out_dir: str | Path, dims: int = 256, weighting: str = "zipf",
             frequency_texts: Iterable[str] | None = None, name: str | None = None,
-            token_ids: np.ndarray | None = None) -> dict:
+            token_ids: np.ndarray | None = None, quantize: bool = True) -> dict:
     """Write a static model to ``out_dir``; returns its ``meta.json`` content."""
     if weighting not in WEIGHTINGS:
         raise ValueError(f"weighting must be one of {', '.join(WEIGHTINGS)}, not {weighting!r}")
@@ -113,9 +114,16 @@ def distill(model_dir: str | Path, out_dir: str | Path, dims: int = 256, weighti
     else:
         weights = np.ones(n)
     weights[special_token_mask(vocab, n)] = 0.0
-    final = (reduced * weights[:, None].astype(np.float32)).astype(np.float16)
+    final = reduced * weights[:, None].astype(np.float32)
     out_dir.mkdir(parents=True, exist_ok=True)
-    np.save(out_dir / "embeddings.npy", final)
+    for stale in ("embeddings.npy", "scales.npy"):
+        (out_dir / stale).unlink(missing_ok=True)
+    if quantize:
+        q, scales = quantize_rows(final)
+        np.save(out_dir / "embeddings.npy", q)
+        np.save(out_dir / "scales.npy", scales)
+    else:
+        np.save(out_dir / "embeddings.npy", final.astype(np.float16))
     shutil.copyfile(model_dir / "tokenizer.json", out_dir / "tokenizer.json")
     meta = {
         "name": name or f"all-MiniLM-L6-v2-static{dims}-{weighting}",
@@ -123,6 +131,7 @@ def distill(model_dir: str | Path, out_dir: str | Path, dims: int = 256, weighti
         "dims": int(final.shape[1]),
         "vocab_size": n,
         "weighting": weighting,
+        "storage": "int8+row-scale" if quantize else "float16",
         "pca_explained_variance": round(explained, 4),
         "distilled_tokens": n if token_ids is None else int(len(np.unique(token_ids))),
         "distill_seconds": round(time.perf_counter() - t0, 1),

@@ -1,7 +1,7 @@
 """Static token embeddings: the runtime embedder (numpy + tokenizers only).
 
-A static model is a directory with ``embeddings.npy`` (``vocab x dims``, float16, weights already
-applied), ``tokenizer.json`` and ``meta.json``. A text's embedding is the mean of its token
+A static model is a directory with ``embeddings.npy`` (``vocab x dims``, weights already applied;
+int8 with per-row ``scales.npy``, or float16), ``tokenizer.json`` and ``meta.json``. A text's embedding is the mean of its token
 vectors, L2-normalised — no transformer at query time.
 """
 
@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 
 import numpy as np
+
+from .quant import dequantize_rows
 
 MODEL_FILES = ("embeddings.npy", "tokenizer.json", "meta.json")
 
@@ -30,7 +32,13 @@ class StaticEmbedder:
             raise ModelLoadError(f"static model at {model_dir} is missing {', '.join(missing)}")
         self.model_dir = model_dir
         self.meta = json.loads((model_dir / "meta.json").read_text())
-        self.vectors = np.load(model_dir / "embeddings.npy").astype(np.float32)
+        raw = np.load(model_dir / "embeddings.npy")
+        if raw.dtype == np.int8:
+            if not (model_dir / "scales.npy").is_file():
+                raise ModelLoadError(f"static model at {model_dir}: int8 embeddings without scales.npy")
+            self.vectors = dequantize_rows(raw, np.load(model_dir / "scales.npy"))
+        else:
+            self.vectors = raw.astype(np.float32)
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
@@ -50,8 +58,9 @@ class StaticEmbedder:
     def fingerprint(self) -> str:
         """Content hash of the model files (part of the index version)."""
         h = hashlib.sha256()
-        for name in MODEL_FILES:
-            h.update((self.model_dir / name).read_bytes())
+        for name in (*MODEL_FILES, "scales.npy"):
+            if (self.model_dir / name).is_file():
+                h.update((self.model_dir / name).read_bytes())
         return h.hexdigest()
 
     def embed(self, texts: list[str], batch_size: int = 256) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..retrieval.text import analyze, split_sentences
@@ -17,10 +18,11 @@ NO_ANSWER = "No sentence in the retrieved passages answers this directly; see th
 class ExtractiveGenerator:
     name = "extractive"
 
-    def __init__(self, max_sentences: int = 3, passages: int = 4, idf: dict[str, float] | None = None) -> None:
+    def __init__(self, max_sentences: int = 3, passages: int = 4,
+                 idf: Callable[[str], float] | None = None) -> None:
         self.max_sentences = max_sentences
         self.passages = passages
-        self.idf = idf or {}
+        self.idf = idf or (lambda term: 1.0)
 
     def compose(self, question: str, hits: list[Hit]) -> str:
         q_terms = set(analyze(question))
@@ -37,7 +39,7 @@ class ExtractiveGenerator:
                 overlap = q_terms & terms
                 if not overlap:
                     continue
-                weight = sum(self.idf.get(t, 1.0) for t in overlap)
+                weight = sum(self.idf(t) for t in overlap)
                 score = weight / math.sqrt(len(terms) + 1) + 0.5 / (rank + 1)
                 scored.append((score, rank, pos, sentence))
         if not scored:

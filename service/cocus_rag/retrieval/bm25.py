@@ -47,6 +47,14 @@ class BM25:
         np.cumsum(df.astype(np.int64), out=indptr[1:])
         return cls(term_ids, indptr, cols_a, weights, n)
 
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of an analysed term (0 for unknown terms)."""
+        t = self.terms.get(term)
+        if t is None:
+            return 0.0
+        df = float(self.indptr[t + 1] - self.indptr[t])
+        return float(np.log1p((self.n_docs - df + 0.5) / (df + 0.5)))
+
     def scores(self, query: str) -> np.ndarray:
         out = np.zeros(self.n_docs, dtype=np.float32)
         for term in set(analyze(query)):
@@ -62,12 +70,13 @@ class BM25:
         """Compact arrays for ``np.savez``: terms as one UTF-8 blob, weights as float16."""
         vocab = sorted(self.terms, key=self.terms.__getitem__)
         blob = np.frombuffer("\n".join(vocab).encode(), dtype=np.uint8)
-        return {"bm25_terms": blob, "bm25_indptr": self.indptr, "bm25_postings": self.postings,
+        postings = self.postings.astype(np.uint16) if self.n_docs <= 65536 else self.postings
+        return {"bm25_terms": blob, "bm25_indptr": self.indptr, "bm25_postings": postings,
                 "bm25_weights": self.weights.astype(np.float16)}
 
     @classmethod
     def from_arrays(cls, arrays, n_docs: int) -> BM25:
         vocab = arrays["bm25_terms"].tobytes().decode().split("\n")
         terms = {t: i for i, t in enumerate(vocab)}
-        return cls(terms, arrays["bm25_indptr"], arrays["bm25_postings"],
+        return cls(terms, arrays["bm25_indptr"], arrays["bm25_postings"].astype(np.int32),
                    arrays["bm25_weights"].astype(np.float32), n_docs)
