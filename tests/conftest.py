@@ -106,3 +106,27 @@ def trivy_fixtures(shared_dir: Path) -> Path:
     path = shared_dir / "fixtures" / "trivy"
     need(path.is_dir(), f"{path} missing")
     return path
+
+
+@pytest.fixture(scope="session")
+def service_image(docker_engine, local_registry, base_image, trivy_bin) -> dict:
+    """The real service image, built, scanned and pushed once per session by `cocusctl build --env local`.
+
+    Returns the build's JSON data (image, digest, pushed_ref, image_id, scan, reports, …). Slow when cold:
+    the build installs the service's dependencies, distils its model and indexes its corpus.
+    """
+    import json
+    import sys
+
+    need((REPO_ROOT / "service" / "Dockerfile").is_file(), "service/Dockerfile missing")
+    proc = subprocess.run(
+        [sys.executable, "-m", "cocusctl", "build", "--env", "local", "--output", "json"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=2400,
+        env={**os.environ, "NO_COLOR": "1", "COCUSCTL_ENV": "local"},
+    )
+    try:
+        envelope = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        pytest.fail(f"cocusctl build printed no JSON (exit {proc.returncode}): {proc.stderr[-3000:]}")
+    assert proc.returncode == 0, (envelope["errors"], proc.stderr[-3000:])
+    return envelope["data"]

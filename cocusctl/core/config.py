@@ -11,6 +11,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -558,7 +560,7 @@ def load_config(
     for key, value in sorted(environ.items()):
         if not key.startswith(ENV_PREFIX) or key[len(ENV_PREFIX):] in RESERVED_ENV:
             continue
-        parts = [p.lower() for p in key[len(ENV_PREFIX):].split("__") if p]
+        parts = _env_path(key, [p for p in key[len(ENV_PREFIX):].split("__") if p], raw)
         if not parts:
             continue
         _set_path(raw, parts, _parse_scalar(value))
@@ -577,6 +579,58 @@ def load_config(
         raise ConfigError(_format_validation_error(exc, sources, file_label)) from exc
     root = config_path.parent.resolve() if config_path else cwd.resolve()
     return LoadedConfig(config=config, path=config_path, root=root, sources=sources)
+
+
+def _env_path(variable: str, parts: list[str], raw: dict[str, Any]) -> list[str]:
+    """Map COCUSCTL_A__B__C onto field names, walking the model so that map keys keep their meaning.
+
+    Field names are matched case-insensitively. Keys of a map of models (environments) must name an
+    existing entry, with `_` standing for `-` (`LOCAL_STAGING` reaches `local-staging`); keys of a map of
+    strings (env vars, build args, labels) keep the case they were given in.
+    """
+    resolved: list[str] = []
+    model: Any = CocusConfig
+    node: Any = raw
+    for part in parts:
+        if model is None:  # below a plain value or map of strings: keep the key as given
+            resolved.append(part)
+            continue
+        origin = typing.get_origin(model)
+        if origin is dict:
+            value_type = _unwrap_optional(typing.get_args(model)[1])
+            existing = list(node) if isinstance(node, dict) else []
+            if not existing and model == dict[str, EnvironmentConfig]:
+                existing = list(_default_environments())
+            if isinstance(value_type, type) and issubclass(value_type, BaseModel):
+                wanted = part.lower().replace("_", "-")
+                match = next((k for k in existing if k.lower().replace("_", "-") == wanted), None)
+                if match is None:
+                    where = ".".join(resolved)
+                    raise ConfigError(
+                        f"env {variable}: {where}: no entry {part.lower()!r} (configured: {', '.join(existing) or 'none'})"
+                    )
+                resolved.append(match)
+                model = value_type
+            else:
+                resolved.append(part)
+                model = None
+        elif isinstance(model, type) and issubclass(model, BaseModel):
+            name = part.lower()
+            resolved.append(name)
+            field = model.model_fields.get(name)
+            model = _unwrap_optional(field.annotation) if field is not None else None
+        else:
+            resolved.append(part.lower())
+            model = None
+        node = node.get(resolved[-1]) if isinstance(node, dict) else None
+    return resolved
+
+
+def _unwrap_optional(annotation: Any) -> Any:
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
+        return args[0]
+    return annotation
 
 
 def _inherit_scan_policy(raw: dict[str, Any], sources: dict[str, str]) -> None:

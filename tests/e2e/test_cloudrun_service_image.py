@@ -1,8 +1,7 @@
 """The real RAG service image on the emulator: deploy, smoke test with an API key, real queries, canary.
 
-Uses the image `cocusctl build` pushed last (`build/cocus/last-build.json` in the repository) or
-`COCUS_SERVICE_IMAGE=REGISTRY/REPO@sha256:…`. Building it takes minutes, so without one the test skips —
-also under CI, unless COCUS_SERVICE_IMAGE is set (then it must run).
+Uses `COCUS_SERVICE_IMAGE=REGISTRY/REPO@sha256:…` when set, else the session's `cocusctl build` of the
+real image (the `service_image` fixture).
 """
 
 from __future__ import annotations
@@ -19,17 +18,14 @@ from cocusctl.cli import app
 
 pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
 API_KEY = "e2e-" + os.urandom(8).hex()
 
 
-def _service_image() -> str | None:
+@pytest.fixture
+def image(request: pytest.FixtureRequest) -> str:
     if os.environ.get("COCUS_SERVICE_IMAGE"):
         return os.environ["COCUS_SERVICE_IMAGE"]
-    record = REPO / "build" / "cocus" / "last-build.json"
-    if record.exists():
-        return json.loads(record.read_text()).get("pushed_ref") or None
-    return None
+    return request.getfixturevalue("service_image")["pushed_ref"]
 
 
 def _query(url: str, question: str) -> dict:
@@ -39,12 +35,9 @@ def _query(url: str, question: str) -> dict:
         return json.loads(resp.read())
 
 
-def test_service_image_on_the_emulator(tmp_path, monkeypatch, docker_engine, local_registry):
+def test_service_image_on_the_emulator(tmp_path, monkeypatch, docker_engine, local_registry, image):
     from cocusctl.emulator.testing import LoadGenerator, emulator_process, write_config
 
-    image = _service_image()
-    if image is None:
-        pytest.skip("no service image: run `cocusctl build` or set COCUS_SERVICE_IMAGE")
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COCUS_SMOKE_API_KEY", API_KEY)
     runner = CliRunner()

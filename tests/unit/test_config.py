@@ -163,3 +163,21 @@ def test_repository_config_is_valid() -> None:
     root = Path(__file__).resolve().parents[2]
     loaded = load_config(root / "cocus.yaml", environ={})
     assert loaded.environment("local").build_args["BASE_IMAGE"] == "cocus/python-base:3.11-bookworm"
+
+
+def test_env_variable_reaches_hyphenated_environment_and_keeps_map_key_case(tmp_path: Path) -> None:
+    path = write(tmp_path, "environments:\n  local:\n    project: a\n  local-staging:\n    project: b\n")
+    environ = {
+        "COCUSCTL_ENVIRONMENTS__LOCAL_STAGING__CLOUDRUN__ENV__COCUS_API_KEYS": "k1",
+        "COCUSCTL_ENVIRONMENTS__LOCAL_STAGING__BUILD_ARGS__BASE_IMAGE": "img",
+    }
+    loaded = load_config(path, environ=environ)
+    staging = loaded.environment("local-staging")
+    assert staging.settings.cloudrun.env == {"COCUS_API_KEYS": "k1"}
+    assert staging.build_args == {"BASE_IMAGE": "img"}
+    assert loaded.source_of("environments.local-staging.cloudrun.env.COCUS_API_KEYS").startswith("env ")
+
+
+def test_env_variable_for_an_unknown_environment_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"environments: no entry 'stagin' \(configured: local\)"):
+        load_config(environ={"COCUSCTL_ENVIRONMENTS__STAGIN__PROJECT": "x"}, cwd=tmp_path)
