@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import urllib.request
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
