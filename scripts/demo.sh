@@ -1,13 +1,59 @@
 #!/usr/bin/env bash
-# The main job, end to end, on the embedded local default: set up the machine (idempotent), install
-# cocusctl, then build → scan → push the service image to the local registry and show its digest.
+# The main job, end to end, on the embedded local default (no GCP account needed):
+#   set up the machine (idempotent) → install cocusctl → build, scan and push the service image by digest →
+#   deploy it to the local Cloud Run emulator (local-staging) → ask it a real question →
+#   canary a new revision 10 → 50 → 100 % → promote the same digest to local-prod → show status.
+# Safe to run again: an unchanged deploy creates no new revision.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/local-stack.sh up
 bash scripts/install.sh
 
-echo "→ cocusctl doctor"
-cocusctl doctor --env local
-echo "→ cocusctl build --env local"
-cocusctl build --env local
+# The service refuses to start without an API key. A local demo key, made once and kept in the
+# git-ignored build folder; cocusctl sends it with its smoke query and never prints it.
+mkdir -p build
+[ -s build/demo-api-key ] || python3 -c 'import secrets; print("demo-" + secrets.token_hex(16))' > build/demo-api-key
+key=$(cat build/demo-api-key)
+export COCUS_SMOKE_API_KEY="$key"
+export COCUSCTL_ENVIRONMENTS__LOCAL_STAGING__CLOUDRUN__ENV__COCUS_API_KEYS="$key"
+export COCUSCTL_ENVIRONMENTS__LOCAL_PROD__CLOUDRUN__ENV__COCUS_API_KEYS="$key"
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+say "doctor"
+cocusctl doctor --env local-staging
+
+say "Cloud Run emulator"
+cocusctl emulator start
+
+say "build → scan → push (by digest)"
+cocusctl build --env local-staging
+
+say "deploy to local-staging"
+cocusctl deploy --env local-staging --strategy all --yes
+
+say "query the deployed service"
+url=$(cocusctl status --env local-staging --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["url"])')
+python3 - "$url" "$key" <<'PY'
+import json, sys, urllib.request
+url, key = sys.argv[1], sys.argv[2]
+question = "How do I create a virtual environment?"
+request = urllib.request.Request(url + "/v1/query", method="POST", data=json.dumps({"question": question}).encode(),
+                                 headers={"Content-Type": "application/json", "X-API-Key": key})
+with urllib.request.urlopen(request, timeout=60) as response:
+    answer = json.load(response)
+print(f"Q: {question}\nA: {answer['answer'][:600]}")
+for source in answer["sources"][:3]:
+    print(f"  [{source['score']:.3f}] {source['id']} — {source['title']}")
+PY
+
+say "canary: a new revision (config change, same digest) 10 → 50 → 100 %"
+COCUSCTL_ENVIRONMENTS__LOCAL_STAGING__CLOUDRUN__ENV__RELEASE_CHANNEL=canary \
+    cocusctl deploy --env local-staging --strategy canary --yes
+
+say "promote local-staging → local-prod (same digest)"
+cocusctl promote --from local-staging --to local-prod
+
+say "status of local-prod"
+cocusctl status --env local-prod

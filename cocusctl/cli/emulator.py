@@ -9,6 +9,7 @@ import typer
 
 from cocusctl.cli.context import get_context
 from cocusctl.cli.options import OutputOption, output_value
+from cocusctl.core.errors import NotAvailableError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -70,13 +71,16 @@ def stop(ctx: typer.Context, home: HomeOption = None, output: OutputOption = Non
 
 @app.command("status")
 def status(ctx: typer.Context, home: HomeOption = None, output: OutputOption = None) -> None:
-    """Show whether the emulator runs, and its endpoint."""
+    """Show whether the emulator runs, and its endpoint (exit 3 when it does not run)."""
     app_ctx = get_context(ctx, output=output_value(output))
 
     def action() -> EmulatorResult:
         from cocusctl.emulator import process
 
         info = process.status(home)
-        return process.EmulatorResult.of(info) if info is not None else process.EmulatorResult(running=False)
+        if info is None:
+            raise NotAvailableError("the emulator is not running", hint="start it with `cocusctl emulator start`",
+                                    result=process.EmulatorResult(running=False))
+        return process.EmulatorResult.of(info)
 
     app_ctx.run("emulator status", action, _view)

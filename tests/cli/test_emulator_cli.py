@@ -47,8 +47,9 @@ def test_start_status_stop(runner, tmp_path, docker_engine, monkeypatch):
     assert stopped == {**stopped, "stopped": True, "pid": started["pid"]}
     assert not os.path.exists(f"/proc/{started['pid']}/cmdline") or "cocusctl.emulator" not in open(
         f"/proc/{started['pid']}/cmdline").read()
-    status = _json(runner.invoke(app, ["emulator", "status", "-o", "json", *home]))
-    assert status["running"] is False
+    status = runner.invoke(app, ["emulator", "status", "-o", "json", *home])
+    assert status.exit_code == 3  # not running: scripts can test for it
+    assert json.loads(status.stdout)["data"]["running"] is False
     assert _json(runner.invoke(app, ["emulator", "stop", "-o", "json", *home]))["stopped"] is False
 
 
