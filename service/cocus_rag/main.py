@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -17,11 +18,14 @@ from .state import Services
 log = logging.getLogger("cocus_rag")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; raises ``ConfigError`` for settings that must not serve (e.g. no API key)."""
+def create_app(settings: Settings | None = None, preload: Future | None = None) -> FastAPI:
+    """Build the app; raises ``ConfigError`` for settings that must not serve (e.g. no API key).
+
+    ``preload`` is an index load already under way (see ``loader.start_background_load``).
+    """
     settings = settings or get_settings()
     settings.check()
-    services = Services.create(settings)
+    services = Services.create(settings, preload)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -6,13 +6,14 @@ import asyncio
 import logging
 import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from .cache import AnswerCache, RateLimiter, RedisGate
 from .config import Settings
-from .embedding.static import StaticEmbedder
 from .generation import Generator, build_generator
 from .generation.extractive import ExtractiveGenerator
+from .loader import load
 from .metrics import Metrics
 from .retrieval.index import Index
 
@@ -30,17 +31,18 @@ class Services:
     index: Index | None = None
     load_error: str | None = None
     load_seconds: float | None = None
+    preload: Future | None = None
     _loaded: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
-    def create(cls, settings: Settings) -> Services:
+    def create(cls, settings: Settings, preload: Future | None = None) -> Services:
         metrics = Metrics()
         url = settings.redis_url.get_secret_value() if settings.redis_url else None
         gate = RedisGate(url, settings.redis_timeout_ms, settings.redis_backoff_seconds, metrics)
         return cls(settings=settings, metrics=metrics, gate=gate,
                    cache=AnswerCache(gate, settings.cache_ttl_seconds, settings.cache_enabled, metrics),
                    limiter=RateLimiter(gate, settings.rate_limit_per_minute),
-                   generator=build_generator(settings))
+                   generator=build_generator(settings), preload=preload)
 
     @property
     def ready(self) -> bool:
@@ -49,12 +51,12 @@ class Services:
     def load_index(self) -> None:
         t0 = time.perf_counter()
         try:
-            embedder = StaticEmbedder(self.settings.model_dir)
-            index = Index.load(self.settings.index_dir, embedder)
+            if self.preload is not None:
+                index, seconds = self.preload.result()
+            else:
+                index, seconds = load(self.settings.model_dir, self.settings.index_dir)
             if isinstance(self.generator, ExtractiveGenerator):
                 self.generator.idf = index.bm25.idf
-            # Warm the code paths so the first real request is not slower than the rest.
-            index.search("warm up the index", top_k=1)
         except Exception as exc:  # noqa: BLE001 - reported by /readyz and the log, the process stays up
             self.load_error = f"{type(exc).__name__}: {exc}"
             log.error("index load failed: %s", self.load_error)
@@ -63,7 +65,7 @@ class Services:
         finally:
             self._loaded.set()
         self.index = index
-        self.load_seconds = round(time.perf_counter() - t0, 3)
+        self.load_seconds = round(seconds, 3)
         m = self.metrics
         m.index_chunks.set(index.n_chunks)
         m.index_documents.set(index.n_documents)
@@ -72,7 +74,8 @@ class Services:
                            "generator": self.generator.name})
         m.ready.set(1)
         log.info("index %s loaded: %d chunks from %d documents in %.3fs", index.version, index.n_chunks,
-                 index.n_documents, self.load_seconds)
+                 index.n_documents, self.load_seconds,
+                 extra={"cloud": {"waited_after_startup_s": round(time.perf_counter() - t0, 3)}})
 
     async def start(self) -> None:
         threading.Thread(target=self.load_index, name="index-loader", daemon=True).start()
