@@ -9,11 +9,10 @@ import typer
 
 from cocusctl.cli.context import AppContext, get_context
 from cocusctl.cli.options import EnvOption, OutputOption, YesOption, output_value
+from cocusctl.cli.views.cloudrun import deploy_view
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
-    from cocusctl.core.cloudrun.model import DeployResult, TrafficRow
+    from cocusctl.core.cloudrun.model import DeployResult
     from cocusctl.core.config import Environment
 
 
@@ -51,30 +50,6 @@ def infra_phase(app_ctx: AppContext, environment: Environment, image: str, skip:
         return f"skipped ({infra.reason})"
     counts = describe_counts(infra.plan) if infra.plan is not None else "no changes"
     return f"applied: {counts}" if infra.applied else "up to date"
-
-
-def traffic_table(console: Console, title: str, rows: list[TrafficRow]) -> None:
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left")
-    table.add_column("revision")
-    table.add_column("percent", justify="right")
-    table.add_column("tag")
-    table.add_column("url")
-    for r in rows:
-        table.add_row(r.revision, f"{r.percent}%", r.tag or "", r.url or "")
-    console.print(table)
-
-
-def deploy_view(console: Console, r: DeployResult) -> None:
-    state = "new revision" if r.created else "existing revision"
-    headline = {"deployed": "deployed", "unchanged": "already deployed, nothing changed",
-                "failed": "FAILED, previous traffic restored"}[r.outcome]
-    console.print(f"{r.service} ({r.environment}): {headline}; {state} {r.revision}, digest {r.digest}",
-                  markup=False)
-    console.print(f"url: {r.url}" + (f"   candidate: {r.candidate_url}" if r.candidate_url else ""))
-    traffic_table(console, "traffic before", r.traffic_before)
-    traffic_table(console, "traffic after", r.traffic_after)
 
 
 def deploy_command(

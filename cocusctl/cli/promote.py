@@ -8,21 +8,10 @@ import typer
 
 from cocusctl.cli.context import get_context
 from cocusctl.cli.options import OutputOption, output_value
+from cocusctl.cli.views.cloudrun import promote_view
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from cocusctl.core.cloudrun.model import PromoteResult
-
-
-def promote_view(console: Console, r: PromoteResult) -> None:
-    from cocusctl.cli.deploy import deploy_view
-
-    console.print(f"promoted {r.digest} from {r.source_environment} ({r.source_revision}) "
-                  f"to {r.target_environment}: {r.target_image}")
-    for d in r.differences:
-        console.print(f"  differs: {d}")
-    deploy_view(console, r.deploy)
 
 
 def promote_command(

@@ -8,6 +8,7 @@ import typer
 
 from cocusctl.cli.context import get_context
 from cocusctl.cli.options import EnvOption, OutputOption, output_value
+from cocusctl.cli.views.cloudrun import traffic_view
 
 if TYPE_CHECKING:
     from cocusctl.core.cloudrun.model import TrafficResult
@@ -29,7 +30,5 @@ def rollback_command(
         environment, service = cloudrun_environment(app_ctx)
         api = app_ctx.adapters.cloudrun(environment)
         return rollback(api, app_ctx.reporter, environment.name, service, to)
-
-    from cocusctl.cli.traffic import traffic_view
 
     app_ctx.run("rollback", action, traffic_view)

@@ -8,37 +8,10 @@ import typer
 
 from cocusctl.cli.context import get_context
 from cocusctl.cli.options import EnvOption, OutputOption, output_value
+from cocusctl.cli.views.cloudrun import status_view
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from cocusctl.core.cloudrun.model import StatusResult
-
-
-def status_view(console: Console, r: StatusResult) -> None:
-    from rich.table import Table
-
-    from cocusctl.cli.deploy import traffic_table
-
-    if not r.exists:
-        console.print(f"{r.service} ({r.environment}, {r.target}): not deployed")
-        return
-    ready = {True: "ready", False: "NOT READY", None: "reconciling"}[r.ready]
-    console.print(f"{r.service} ({r.environment}, {r.target}): {ready}  {r.url}")
-    for c in r.conditions:
-        if c.state != "SUCCEEDED" and c.message:
-            console.print(f"  {c.type}: {c.state}: {c.message.splitlines()[0]}")
-    table = Table(title="revisions", title_justify="left")
-    for col in ("revision", "ready", "traffic", "tags", "digest", "created", "requests"):
-        table.add_column(col)
-    for rev in r.revisions:
-        table.add_row(
-            rev.name, {True: "yes", False: "FAILED", None: "..."}[rev.ready], f"{rev.percent}%",
-            ",".join(rev.tags), (rev.digest or rev.image)[:19], (rev.created or "")[:19],
-            "" if rev.requests is None else str(rev.requests),
-        )
-    console.print(table)
-    traffic_table(console, "traffic", r.traffic)
 
 
 def status_command(ctx: typer.Context, env: EnvOption = None, output: OutputOption = None) -> None:

@@ -8,20 +8,10 @@ import typer
 
 from cocusctl.cli.context import get_context
 from cocusctl.cli.options import EnvOption, OutputOption, output_value
+from cocusctl.cli.views.cloudrun import traffic_view
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from cocusctl.core.cloudrun.model import TrafficResult
-
-
-def traffic_view(console: Console, r: TrafficResult) -> None:
-    from cocusctl.cli.deploy import traffic_table
-
-    if not r.changed:
-        console.print(f"{r.service} ({r.environment}): traffic unchanged")
-    traffic_table(console, "traffic before", r.traffic_before)
-    traffic_table(console, "traffic after", r.traffic_after)
 
 
 def split_traffic_command(
