@@ -50,7 +50,15 @@ def resolve_endpoint(configured: str | None) -> str | None:
 class CloudRun:
     """Implements `cocusctl.core.cloudrun.api.CloudRunApi`."""
 
-    def __init__(self, project: str, region: str, endpoint: str | None = None, poll_interval: float = 0.2) -> None:
+    def __init__(
+        self,
+        project: str,
+        region: str,
+        endpoint: str | None = None,
+        poll_interval: float = 0.2,
+        *,
+        release_fields_only: bool = False,
+    ) -> None:
         try:
             from google.api_core.client_options import ClientOptions
             from google.cloud import run_v2
@@ -62,6 +70,9 @@ class CloudRun:
         self.project = project
         self.region = region
         self.parent = f"projects/{project}/locations/{region}"
+        # With Terraform owning the service (environment `infrastructure: true`), an update changes only the
+        # release-owned fields (image, revision name, labels, annotations, traffic); see terraform/README.md.
+        self.release_fields_only = release_fields_only
         self.is_emulator = is_local_endpoint(endpoint)
         self.endpoint = endpoint or "https://run.googleapis.com"
         self.poll_interval = poll_interval
@@ -79,7 +90,8 @@ class CloudRun:
     @classmethod
     def for_environment(cls, environment: Environment) -> CloudRun:
         settings = environment.settings
-        return cls(settings.project, settings.region, resolve_endpoint(settings.cloudrun.api_endpoint))
+        return cls(settings.project, settings.region, resolve_endpoint(settings.cloudrun.api_endpoint),
+                   release_fields_only=settings.infrastructure)
 
     # ------------------------------------------------------------------ helpers
     def _svc_name(self, service: str) -> str:
@@ -182,6 +194,14 @@ class CloudRun:
             concurrency=rev.max_instance_request_concurrency,
         )
 
+    @staticmethod
+    def _set_release_fields(template: Any, spec: RevisionSpec) -> None:
+        """Change what `cocusctl deploy` owns; leave scaling, resources, env, secrets, SA, VPC to Terraform."""
+        template.revision = spec.revision
+        template.containers[0].image = spec.image
+        template.labels.update(spec.labels)
+        template.annotations.update(spec.annotations)
+
     def _template(self, spec: RevisionSpec) -> Any:
         run = self._run
         env = [run.EnvVar(name=k, value=v) for k, v in sorted(spec.env.items())]
@@ -262,7 +282,10 @@ class CloudRun:
         if raw is None:
             raise CloudApiError(f"service {service} does not exist in {self.parent}")
         if spec is not None:
-            raw.template = self._template(spec)
+            if self.release_fields_only and raw.template.containers:
+                self._set_release_fields(raw.template, spec)
+            else:
+                raw.template = self._template(spec)
         del raw.traffic[:]
         raw.traffic.extend(self._traffic(traffic))
         request = self._run.UpdateServiceRequest(service=raw, validate_only=validate_only)

@@ -304,3 +304,33 @@ def test_promote_refuses_without_a_healthy_source(cli, images):
     assert res.exit_code == 2 and "no single revision serves 100 %" in res.stderr
     prod = api.__class__("local-prod", "local", api.endpoint)
     assert prod.get_service(service) is None  # nothing reached the target
+
+
+def test_terraform_managed_service_keeps_its_infrastructure_fields(cli, images):
+    """With `infrastructure: true`, a deploy changes image, revision and traffic — never what Terraform owns."""
+    from cocusctl.adapters.cloudrun import CloudRun
+    from cocusctl.core.cloudrun.deploy import DeployPlan
+    from cocusctl.core.cloudrun.images import parse_image_ref
+    from cocusctl.core.cloudrun.model import TrafficEntry
+    from cocusctl.core.config import CloudRunSettings
+
+    invoke, api, service, _ = cli
+    _deploy_json(invoke, "--image", images["v1"].ref)
+    # Terraform's fields, as `terraform apply` would have set them on the service.
+    raw = api.services.get_service(name=f"{api.parent}/services/{service}")
+    raw.template.containers[0].env.append(api._run.EnvVar(name="OWNED_BY", value="terraform"))
+    raw.template.scaling.max_instance_count = 3
+    raw.template.revision = ""
+    api.services.update_service(service=raw).result()
+    terraform_template = api.services.get_service(name=raw.name).template
+
+    managed = CloudRun(api.project, api.region, api.endpoint, release_fields_only=True)
+    plan = DeployPlan.from_settings("local-staging", service, parse_image_ref(images["v2"].ref),
+                                    CloudRunSettings(env={"FROM_DEPLOY": "x"}, max_instances=50), environ={})
+    state = managed.update_service(service, spec=plan.spec, traffic=[TrafficEntry(None, 100)], timeout=60)
+
+    after = api.services.get_service(name=raw.name).template
+    assert after.containers[0].image == images["v2"].ref and after.revision == plan.spec.revision
+    assert list(after.containers[0].env) == list(terraform_template.containers[0].env)
+    assert after.scaling.max_instance_count == 3
+    assert state.latest_created == plan.spec.revision
