@@ -1,6 +1,7 @@
 """Cold and warm build time of the service image, its size, and the scan and push times.
 
-Runs `cocusctl build --env local` as a user would (console script, JSON output) from the repository root:
+Runs `cocusctl build --env local` as a user would (JSON output) in a fresh local clone of HEAD, so the
+build context cannot change between runs (the working tree may hold uncommitted edits) and the tree is clean:
   cold  --no-cache --no-push   every layer rebuilt (the base image is local, so it is not pulled)
   warm  --no-push              same commit again: every layer from the build cache
   push  (warm)                 the full job: build (cached), scan, push by digest
@@ -15,6 +16,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,10 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULT = Path(__file__).parent / "results" / "build_times.json"
 
 
-def run_build(*flags: str) -> dict[str, object]:
+def run_build(checkout: Path, *flags: str) -> dict[str, object]:
     argv = [sys.executable, "-m", "cocusctl", "build", "--env", "local", "--output", "json", *flags]
     start = time.perf_counter()
-    proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(argv, cwd=checkout, capture_output=True, text=True)
     wall = time.perf_counter() - start
     envelope = json.loads(proc.stdout)
     if proc.returncode != 0:
@@ -48,10 +50,16 @@ def main() -> None:
     docker = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"], capture_output=True,
                             text=True).stdout.strip()
     load_before = os.getloadavg()
-    cold = run_build("--no-cache", "--no-push")
-    warm = run_build("--no-push")
-    full = run_build()
+    with tempfile.TemporaryDirectory(prefix="cocus-bench-") as tmp:
+        checkout = Path(tmp) / "repo"
+        subprocess.run(["git", "clone", "--quiet", str(ROOT), str(checkout)], check=True)
+        commit = subprocess.run(["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, check=True).stdout.strip()
+        cold = run_build(checkout, "--no-cache", "--no-push")
+        warm = run_build(checkout, "--no-push")
+        full = run_build(checkout)
     result = {
+        "commit": commit,
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": {
             "cpus": os.cpu_count(),
