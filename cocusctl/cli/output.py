@@ -27,7 +27,8 @@ def make_console(*, stderr: bool, no_color: bool) -> Console:
     from rich.console import Console
 
     no_color = no_color or "NO_COLOR" in os.environ
-    return Console(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=False)
+    # stderr does not hard-wrap: an error stays one line and a digest stays copyable in narrow CI logs.
+    return Console(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=stderr)
 
 
 def interactive(console: Console) -> bool:
