@@ -29,14 +29,16 @@ TARGET_S = 2.0
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--image", default=DEFAULT_IMAGE)
+    p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="extra container env")
     p.add_argument("--runs", type=int, default=7)
+    p.add_argument("--name", default="service_coldstart", help="result file name (benchmarks/results/NAME.json)")
     args = p.parse_args()
     meta = machine()
     samples, load_seconds = [], []
     for _ in range(args.runs):
         port = free_port()
         t0 = time.perf_counter()
-        cid = start_container(args.image, port)
+        cid = start_container(args.image, port, dict(e.split("=", 1) for e in args.env))
         try:
             wait_ready(port)
             samples.append(time.perf_counter() - t0)
@@ -48,8 +50,9 @@ def main() -> None:
         finally:
             stop_container(cid)
     med = statistics.median(samples)
-    write_result("service_coldstart", {
+    write_result(args.name, {
         "image": args.image,
+        "extra_env": args.env,
         "what": "docker run -d --network host → first GET /readyz == 200 (index + model loaded)",
         "runs": args.runs,
         "median_s": round(med, 3),

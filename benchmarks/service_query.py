@@ -36,13 +36,14 @@ def _median_of(runs: list[dict], key: str) -> float:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--image", default=DEFAULT_IMAGE)
+    p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="extra container env")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--single-requests", type=int, default=300)
     p.add_argument("--concurrent-requests", type=int, default=100, help="per client")
     args = p.parse_args()
     meta = machine()
     port = free_port()
-    cid = start_container(args.image, port)
+    cid = start_container(args.image, port, dict(e.split("=", 1) for e in args.env))
     try:
         wait_ready(port)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/version") as resp:
@@ -54,6 +55,7 @@ def main() -> None:
         stop_container(cid)
     result = {
         "image": args.image,
+        "extra_env": args.env,
         "index_version": version["index_version"],
         "corpus_chunks": version["corpus_chunks"],
         "embedding_model": version["embedding_model"],
