@@ -4,7 +4,6 @@ all-MiniLM-L6-v2 weights (only the tokens the tests need), a real index, apps an
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -124,16 +123,6 @@ def auth(key: str = API_KEY) -> dict[str, str]:
 
 
 # -- real redis -------------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def redis_server_path() -> str:
-    path = shutil.which("redis-server")
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("redis-server is required under CI=true (apt-get install redis-server)")
-        pytest.skip("redis-server not installed")
-    return path
-
-
 class RedisProcess:
     def __init__(self, binary: str, workdir: Path) -> None:
         self.binary = binary
@@ -167,8 +156,9 @@ class RedisProcess:
 
 
 @pytest.fixture
-def redis_server(redis_server_path: str, tmp_path: Path) -> Iterator[RedisProcess]:
-    r = RedisProcess(redis_server_path, tmp_path)
+def redis_server(redis_server_bin: str, tmp_path: Path) -> Iterator[RedisProcess]:
+    """A real redis-server on a free 127.0.0.1 port (``redis_server_bin`` skips locally, fails under CI)."""
+    r = RedisProcess(redis_server_bin, tmp_path)
     r.start()
     yield r
     r.stop()
