@@ -71,9 +71,11 @@ def test_redis_down_mid_test_keeps_answering(make_client, redis_server, caplog) 
             time.sleep(0.1)
         elapsed = time.monotonic() - started
     assert elapsed < 10
-    errors = sum(_metric(client, f'cocus_redis_errors_total{{operation="{op}"}}') for op in ("get", "ratelimit"))
-    assert errors >= 2  # the breaker re-probes after each 0.5 s backoff
-    assert _metric(client, 'cocus_cache_requests_total{result="bypass"}') >= 5
+    errors = sum(_metric(client, f'cocus_redis_errors_total{{operation="{op}"}}')
+                 for op in ("get", "set", "ratelimit"))
+    assert errors >= 1
+    # every request after the first failure skipped the cache instead of waiting on Redis
+    assert _metric(client, 'cocus_cache_requests_total{result="bypass"}') >= 4
     assert any("bypassing redis" in r.getMessage() for r in caplog.records)
     assert client.get("/readyz").status_code == 200  # Redis is optional: still ready
 
