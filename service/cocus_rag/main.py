@@ -29,8 +29,10 @@ def create_app(settings: Settings | None = None, preload: Future | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        if settings.auth_disabled:
+        if settings.auth_disabled and not settings.api_key_list:
             log.warning("authentication is DISABLED (COCUS_AUTH_DISABLED=true): /v1 is open to anyone")
+        elif settings.auth_disabled:
+            log.warning("COCUS_AUTH_DISABLED=true is ignored: API keys are configured and enforced")
         await services.start()
         if services.gate.configured and not await services.gate.ping():
             log.warning("redis is configured but not reachable; answering without cache")

@@ -160,3 +160,11 @@ def test_settings_read_platform_variables(monkeypatch) -> None:
     s = Settings()
     assert s.port == 9191 and s.api_key_list == ["a", "b"] and s.redis_url is not None
     assert "redis://" not in repr(s) and "'a'" not in repr(s)
+
+
+def test_auth_disabled_with_keys_still_enforces_them(make_client, caplog) -> None:
+    with caplog.at_level("WARNING", logger="cocus_rag"):
+        client = make_client(auth_disabled=True)
+    assert client.post("/v1/query", json=Q).status_code == 401
+    assert client.post("/v1/query", json=Q, headers=auth()).status_code == 200
+    assert any("is ignored" in r.getMessage() for r in caplog.records)
