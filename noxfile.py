@@ -36,8 +36,11 @@ def demo(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Every benchmark under benchmarks/, results written to benchmarks/results/."""
+    """Every benchmark under benchmarks/ (results in benchmarks/results/), then the README table from them."""
     import pathlib
 
+    helpers = {"report.py", "service_common.py"}
     for script in sorted(pathlib.Path("benchmarks").glob("*.py")):
-        session.run("python3", str(script), external=True)
+        if script.name not in helpers:
+            session.run("python3", str(script), external=True)
+    session.run("python3", "benchmarks/report.py", external=True)
