@@ -52,6 +52,7 @@ def main() -> None:
     p.add_argument("--index-dir", type=Path)
     p.add_argument("--full-minilm", type=Path, help="chunk vectors of the full MiniLM (aligned with the index)")
     p.add_argument("--compute-full", action="store_true", help="compute --full-minilm if it does not exist")
+    p.add_argument("--name", default="service_retrieval", help="result file name (benchmarks/results/NAME.json)")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if args.model_dir and args.index_dir:
@@ -118,7 +119,7 @@ def main() -> None:
         }
         if full is not None:
             out["full_minilm_reference"] = full
-        write_result("service_retrieval", out)
+        write_result(args.name, out)
 
 
 if __name__ == "__main__":
