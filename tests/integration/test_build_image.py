@@ -148,6 +148,11 @@ def test_reports_and_last_build_are_written(good_build) -> None:
     assert {"python3.11", "bash"} <= names  # the OS packages of the base image, found offline
     gate = json.loads(Path(reports["gate"]).read_text())
     assert gate["verdict"] == "pass" and gate["vulnerabilities_checked"] is False
+    # Trivy cannot rebuild this image's Dockerfile from its history (exec-form HEALTHCHECK), so the source
+    # Dockerfile is what the misconfiguration checks ran on.
+    source = json.loads(Path(reports["dockerfile_json"]).read_text())
+    assert source["Results"][0]["Target"] == "Dockerfile"
+    assert source["Results"][0]["MisconfSummary"]["Successes"] > 10
     last = json.loads((root / "build" / "cocus" / "last-build.json").read_text())
     assert {k: last[k] for k in ("image", "pushed_ref", "digest")} == {
         k: data[k] for k in ("image", "pushed_ref", "digest")

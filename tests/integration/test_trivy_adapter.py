@@ -61,3 +61,21 @@ def test_sarif_from_a_report_whose_target_has_a_registry_port(
     assert json.loads(source.read_text()) == report  # the JSON report itself is untouched
     assert not (tmp_path / "out.sarif.input.json").exists()
     assert [f.id for f in findings_from_report(load_report(source))] == ["CVE-2019-18276", "CVE-2019-18224"]
+
+
+@pytest.mark.docker
+def test_unreadable_image_history_is_reported(
+    trivy: Trivy, docker_engine, base_image: str, tmp_path: Path
+) -> None:
+    """Trivy logs a parse error and reports no misconfigurations for such an image: the adapter returns it."""
+    import io
+
+    dockerfile = f'FROM {base_image}\nLABEL description="words with spaces"\nUSER 10001\n'
+    image, _ = docker_engine.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag="cocus-test/label:spaces",
+                                          network_mode="host", rm=True)
+    try:
+        errors = trivy.scan_image("cocus-test/label:spaces", tmp_path / "r.json", scanners=("secret", "misconfig"))
+        assert errors and "dockerfile parse error" in errors[0]
+        assert trivy.scan_image(base_image, tmp_path / "b.json", scanners=("secret", "misconfig")) == []
+    finally:
+        docker_engine.images.remove(image.id, force=True)
