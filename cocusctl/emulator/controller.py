@@ -469,6 +469,7 @@ class Controller:
         # from a failed one (the service then serves, but reports not Ready until a newer revision succeeds).
         rev_id = latest_created.rsplit("/", 1)[-1]
         latest = self.state.revisions.get(latest_created, {})
+        config_message: str | None
         if config_error is None and R.revision_ready_state(latest) == R.STATE_FAILED:
             config_message = self._ready_message(latest)
         else:
