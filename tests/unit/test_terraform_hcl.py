@@ -103,7 +103,9 @@ def test_every_module_variable_is_typed_and_described() -> None:
 @pytest.mark.parametrize("root", sorted(ENV_BY_ROOT))
 def test_fixture_modules_share_the_real_interface(root: str) -> None:
     fixture = REPO / "tests" / "fixtures" / "terraform" / root
-    assert (fixture / "variables.tf").resolve() == (TERRAFORM / root / "variables.tf").resolve()
+    for name in ("variables.tf", "common_variables.tf"):
+        assert (fixture / name).resolve() == (TERRAFORM / root / name).resolve()
+    assert (TERRAFORM / root / "common_variables.tf").resolve() == TERRAFORM / "shared" / "common_variables.tf"
     real_outputs = {unquote(k) for b in load_dir(TERRAFORM / root)["output"] for k in b}
     fixture_outputs = {unquote(k) for b in load_dir(fixture)["output"] for k in b}
     assert fixture_outputs == real_outputs
