@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 
 bash scripts/local-stack.sh up
 bash scripts/install.sh
+export PATH=$PWD/.venv/bin:$PATH
 
 # The service refuses to start without an API key. A local demo key, made once and kept in the
 # git-ignored build folder; cocusctl sends it with its smoke query and never prints it.
