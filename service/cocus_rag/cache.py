@@ -12,6 +12,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from .metrics import Metrics
 
@@ -30,7 +31,7 @@ class RedisGate:
         self.metrics = metrics
         self.backoff = backoff_seconds
         self._down_until = 0.0
-        self.client = None
+        self.client: Any = None  # redis.asyncio.Redis when configured (imported only then)
         if url:
             import redis.asyncio as aioredis
 
@@ -79,8 +80,8 @@ class AnswerCache:
         self.metrics = metrics
 
     @staticmethod
-    def key(question: str, index_version: str, generator: str, top_k: int) -> str:
-        return f"cocus:answer:{index_version}:{generator}:{top_k}:{question_key(question)}"
+    def key(question: str, index_version: str, retrieval_mode: str, generator: str, top_k: int) -> str:
+        return f"cocus:answer:{index_version}:{retrieval_mode}:{generator}:{top_k}:{question_key(question)}"
 
     async def get(self, key: str) -> dict | None:
         if not self.enabled:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 
@@ -45,7 +46,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             self._captured_signals.clear()
 
     config = uvicorn.Config(create_app(settings, preload), host=settings.host, port=settings.port, log_config=None,
-                            access_log=False, timeout_graceful_shutdown=settings.graceful_timeout,
+                            access_log=False, timeout_graceful_shutdown=math.ceil(settings.graceful_timeout),
                             lifespan="on", server_header=False, proxy_headers=False)
     _Server(config).run()
     return 0

@@ -19,22 +19,38 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, overload
+from typing import Literal, Protocol, overload
 
 import numpy as np
 
 from ..embedding.quant import dequantize_rows, quantize_rows
-from ..embedding.static import StaticEmbedder
 from .bm25 import BM25
 from .chunking import Chunk, ChunkingParams, chunk_corpus
 from .corpus import Document, iter_source_files, load_corpus
 
 Mode = Literal["hybrid", "bm25", "dense"]
-FORMAT = 3
+MODES: tuple[Mode, ...] = ("hybrid", "bm25", "dense")
+FORMAT = 4
 RRF_K = 60
-# SIF's common-component removal: project the top principal directions of the chunk embeddings out
-# of documents and queries (they encode "this is Python documentation", not what a chunk is about).
-CCR_COMPONENTS = 5
+
+
+class Embedder(Protocol):
+    """What the index needs from an embedding model (``embedding.onnx_model.OnnxEmbedder``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dims(self) -> int: ...
+
+    @property
+    def model_id(self) -> str: ...
+
+    def fingerprint(self) -> str: ...
+
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_one(self, text: str) -> np.ndarray: ...
 
 
 class IndexLoadError(RuntimeError):
@@ -61,8 +77,7 @@ def corpus_fingerprint(root: Path) -> str:
 
 def index_version(corpus_fp: str, model_fp: str, params: ChunkingParams) -> str:
     h = hashlib.sha256()
-    for part in (corpus_fp, model_fp, json.dumps(params.as_dict(), sort_keys=True), f"format={FORMAT}",
-                 f"ccr={CCR_COMPONENTS}"):
+    for part in (corpus_fp, model_fp, json.dumps(params.as_dict(), sort_keys=True), f"format={FORMAT}"):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:16]
@@ -74,21 +89,6 @@ def rrf(rankings: list[np.ndarray], k: int = RRF_K) -> dict[int, float]:
         for rank, cid in enumerate(ranking.tolist()):
             fused[cid] = fused.get(cid, 0.0) + 1.0 / (k + rank + 1)
     return fused
-
-
-def common_components(vectors: np.ndarray, n: int) -> np.ndarray:
-    if n <= 0 or len(vectors) <= n:
-        return np.zeros((0, vectors.shape[1]), dtype=np.float32)
-    _, _, vt = np.linalg.svd(vectors.astype(np.float32), full_matrices=False)
-    return vt[:n].astype(np.float32)
-
-
-def remove_components(x: np.ndarray, components: np.ndarray) -> np.ndarray:
-    """Project ``components`` out of ``x`` (rows or one vector) and re-normalise."""
-    if len(components):
-        x = x - (x @ components.T) @ components
-    norm = np.linalg.norm(x, axis=-1, keepdims=True)
-    return (x / np.maximum(norm, 1e-12)).astype(np.float32)
 
 
 def _top(scores: np.ndarray, n: int) -> np.ndarray:
@@ -152,13 +152,11 @@ class ChunkStore(Sequence[Chunk]):
 
 
 class Index:
-    def __init__(self, chunks: Sequence[Chunk], bm25: BM25, vectors: np.ndarray, embedder: StaticEmbedder,
-                 manifest: dict, components: np.ndarray | None = None) -> None:
+    def __init__(self, chunks: Sequence[Chunk], bm25: BM25, vectors: np.ndarray, embedder: Embedder,
+                 manifest: dict) -> None:
         self.chunks = chunks
         self.bm25 = bm25
-        self.vectors = vectors.astype(np.float32)
-        self.components = (components if components is not None
-                           else np.zeros((0, self.vectors.shape[1]), dtype=np.float32))
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.embedder = embedder
         self.manifest = manifest
 
@@ -166,6 +164,10 @@ class Index:
     @property
     def version(self) -> str:
         return str(self.manifest["version"])
+
+    @property
+    def model_id(self) -> str:
+        return str(self.manifest["model_id"])
 
     @property
     def n_chunks(self) -> int:
@@ -177,8 +179,10 @@ class Index:
 
     # -- build / save / load ---------------------------------------------------
     @classmethod
-    def build(cls, corpus_dir: str | Path, embedder: StaticEmbedder, params: ChunkingParams | None = None,
-              docs: list[Document] | None = None) -> Index:
+    def build(cls, corpus_dir: str | Path, embedder: Embedder, params: ChunkingParams | None = None,
+              docs: list[Document] | None = None, vectors: np.ndarray | None = None) -> Index:
+        """Chunk, index and embed ``corpus_dir``; ``vectors`` are chunk embeddings computed earlier
+        (``embed_chunks``) — the caller checks they belong to these chunks and this model."""
         params = params or ChunkingParams()
         corpus_dir = Path(corpus_dir)
         t0 = time.perf_counter()
@@ -188,37 +192,38 @@ class Index:
         chunks = chunk_corpus(docs, params)
         texts = [c.search_text() for c in chunks]
         bm25 = BM25.build(texts)
-        raw = embedder.embed(texts)
-        components = common_components(raw, CCR_COMPONENTS)
-        vectors = remove_components(raw, components)
+        if vectors is None:
+            vectors = embedder.embed(texts)
+        elif vectors.shape != (len(chunks), embedder.dims):
+            raise IndexLoadError(f"chunk vectors have shape {vectors.shape}, expected {(len(chunks), embedder.dims)}")
         version = index_version(corpus_fingerprint(corpus_dir), embedder.fingerprint(), params)
         manifest = {
             "format": FORMAT,
             "version": version,
             "model": embedder.name,
+            "model_id": embedder.model_id,
             "model_dims": embedder.dims,
             "chunking": params.as_dict(),
             "documents": len(docs),
             "chunks": len(chunks),
             "bm25_terms": len(bm25.terms),
-            "dense_common_components_removed": int(len(components)),
+            "fusion": f"rrf(k={RRF_K})",
             "build_seconds": round(time.perf_counter() - t0, 2),
         }
-        return cls(ChunkStore.from_chunks(chunks), bm25, vectors, embedder, manifest, components)
+        return cls(ChunkStore.from_chunks(chunks), bm25, vectors, embedder, manifest)
 
     def save(self, out_dir: str | Path) -> Path:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         store = self.chunks if isinstance(self.chunks, ChunkStore) else ChunkStore.from_chunks(list(self.chunks))
         dense_q, dense_scale = quantize_rows(self.vectors)
-        np.savez(out_dir / "arrays.npz", dense_q=dense_q, dense_scale=dense_scale, dense_ccr=self.components,
-                 **store.save(out_dir),
-                 **self.bm25.to_arrays())
+        arrays = {"dense_q": dense_q, "dense_scale": dense_scale, **store.save(out_dir), **self.bm25.to_arrays()}
+        np.savez(out_dir / "arrays.npz", allow_pickle=False, **arrays)
         (out_dir / "manifest.json").write_text(json.dumps(self.manifest, indent=2) + "\n")
         return out_dir
 
     @classmethod
-    def load(cls, index_dir: str | Path, embedder: StaticEmbedder) -> Index:
+    def load(cls, index_dir: str | Path, embedder: Embedder) -> Index:
         index_dir = Path(index_dir)
         try:
             manifest = json.loads((index_dir / "manifest.json").read_text())
@@ -229,36 +234,44 @@ class Index:
             chunks = ChunkStore.load(index_dir, arrays)
         except (OSError, ValueError, KeyError) as exc:
             raise IndexLoadError(f"cannot load index from {index_dir}: {exc}") from exc
-        if manifest.get("model_dims") != embedder.dims or manifest.get("model") != embedder.name:
-            raise IndexLoadError(
-                f"index at {index_dir} was built with model {manifest.get('model')} "
-                f"({manifest.get('model_dims')} dims), not {embedder.name} ({embedder.dims} dims)")
+        if manifest.get("model_id") != embedder.model_id:
+            raise IndexLoadError(f"index at {index_dir} was built with model {manifest.get('model_id')}, "
+                                 f"not {embedder.model_id}")
         bm25 = BM25.from_arrays(arrays, len(chunks))
-        return cls(chunks, bm25, dequantize_rows(arrays["dense_q"], arrays["dense_scale"]), embedder, manifest,
-                   arrays["dense_ccr"])
+        return cls(chunks, bm25, dequantize_rows(arrays["dense_q"], arrays["dense_scale"]), embedder, manifest)
 
     # -- search ----------------------------------------------------------------
-    def dense_scores(self, query: str) -> np.ndarray:
-        return self.vectors @ remove_components(self.embedder.embed_one(query), self.components)
-
     def search(self, query: str, top_k: int = 5, mode: Mode = "hybrid", candidates: int = 50) -> list[Hit]:
+        return self.search_many([query], top_k, mode, candidates)[0]
+
+    def search_many(self, queries: list[str], top_k: int = 5, mode: Mode = "hybrid",
+                    candidates: int = 50) -> list[list[Hit]]:
+        """One matrix product for all ``queries`` (the service batches concurrent requests: the chunk
+        matrix is read once per batch, not once per question). Each question is embedded alone, so its
+        vector never depends on the other questions in the batch (int8 activations are quantised per call)."""
+        dense = None
+        if mode != "bm25":
+            dense = (self.vectors @ np.vstack([self.embedder.embed_one(q) for q in queries]).T).T
+        return [self._rank(q, None if dense is None else dense[i], top_k, mode, candidates)
+                for i, q in enumerate(queries)]
+
+    def _rank(self, query: str, dense: np.ndarray | None, top_k: int, mode: Mode, candidates: int) -> list[Hit]:
         bm25_rank: dict[int, int] = {}
         dense_rank: dict[int, int] = {}
         rankings: list[np.ndarray] = []
         scores: np.ndarray | None = None
-        if mode in ("hybrid", "bm25"):
+        if mode != "dense":
             s = self.bm25.scores(query)
             top = _top(s, candidates)
             top = top[s[top] > 0]
             bm25_rank = {int(c): r + 1 for r, c in enumerate(top)}
             rankings.append(top)
             scores = s
-        if mode in ("hybrid", "dense"):
-            s = self.dense_scores(query)
-            top = _top(s, candidates)
+        if dense is not None:
+            top = _top(dense, candidates)
             dense_rank = {int(c): r + 1 for r, c in enumerate(top)}
             rankings.append(top)
-            scores = s
+            scores = dense
         if mode == "hybrid":
             fused = rrf(rankings)
             ordered = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:top_k]
