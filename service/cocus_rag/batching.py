@@ -12,13 +12,16 @@ import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from prometheus_client import Histogram
+
 from .retrieval.index import Hit, Index, Mode
 
 
 class RetrievalBatcher:
-    def __init__(self, index: Index, mode: Mode, max_batch: int = 32) -> None:
+    def __init__(self, index: Index, mode: Mode, batch_sizes: Histogram, max_batch: int = 32) -> None:
         self.index = index
         self.mode = mode
+        self.batch_sizes = batch_sizes
         self.max_batch = max_batch
         self._pending: list[tuple[str, int, asyncio.Future]] = []
         self._lock = threading.Lock()
@@ -43,6 +46,7 @@ class RetrievalBatcher:
                 if not batch:
                     self._draining = False
                     return
+            self.batch_sizes.observe(len(batch))
             try:
                 results = self.index.search_many([q for q, _, _ in batch], top_k=max(k for _, k, _ in batch),
                                                  mode=self.mode)

@@ -67,7 +67,7 @@ class Services:
         finally:
             self._loaded.set()
         self.index = index
-        self.retriever = RetrievalBatcher(index, self.settings.retrieval_mode)
+        self.retriever = RetrievalBatcher(index, self.settings.retrieval_mode, self.metrics.retrieval_batch)
         self.load_seconds = round(seconds, 3)
         m = self.metrics
         m.index_chunks.set(index.n_chunks)
