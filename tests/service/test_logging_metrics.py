@@ -74,7 +74,8 @@ def test_metric_names_and_labels(client) -> None:
     for name in ("cocus_http_request_duration_seconds_bucket", "cocus_retrieval_duration_seconds_count",
                  "cocus_generation_duration_seconds_count", "cocus_index_chunks", "cocus_index_documents",
                  "cocus_build_info", "cocus_ready 1.0", "cocus_auth_failures_total 1.0",
-                 "cocus_http_requests_in_flight"):
+                 "cocus_http_requests_in_flight", "process_cpu_seconds_total", "process_resident_memory_bytes",
+                 "process_start_time_seconds"):
         assert name in text, name
     assert 'cocus_http_request_duration_seconds_count{method="POST",route="/v1/query",status="200"} 1.0' in text
     assert 'cocus_http_request_duration_seconds_count{method="POST",route="/v1/query",status="401"} 1.0' in text
