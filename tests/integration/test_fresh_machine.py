@@ -29,7 +29,7 @@ INNER_SCRIPT = r"""
 set -euo pipefail
 mkdir -p /repo && tar -C /repo -xf /in/repo.tar && cd /repo
 echo "== tools before"
-for t in docker dockerd docker-registry debootstrap trivy redis-server; do command -v $t || true; done
+for t in docker dockerd docker-registry debootstrap trivy redis-server promtool; do command -v $t || true; done
 echo "== up 1"
 bash scripts/local-stack.sh up
 echo "== up 2"
@@ -129,7 +129,7 @@ exec chroot {root} /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin
     assert proc.returncode == 0, log[-6000:]
     assert section(proc.stdout, "tools before").strip() == "", "the fresh machine must start without the tools"
     first = step_rows(section(proc.stdout, "up 1"))
-    for step in ("dockerd", "registry", "base-image", "trivy", "packages"):
+    for step in ("dockerd", "registry", "base-image", "trivy", "packages", "prometheus"):
         assert first.get(step) == "done", (step, section(proc.stdout, "up 1"))
     assert first.get("terraform") == "ok"
     second = step_rows(section(proc.stdout, "up 2"))
