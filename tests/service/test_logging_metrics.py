@@ -82,3 +82,24 @@ def test_metric_names_and_labels(client) -> None:
     assert 'embedding_model="test-static64"' in text
     client.get("/no/such/path/123")
     assert 'route="unmatched",status="404"' in client.get("/metrics").text
+
+
+def test_metrics_on_their_own_port_are_not_served_to_users(make_client) -> None:
+    import urllib.request
+
+    from .conftest import free_port
+
+    port = free_port()
+    client = make_client(metrics_port=port, host="127.0.0.1")
+    client.post("/v1/query", json=Q, headers=auth())
+    assert client.get("/metrics").status_code == 404  # the serving port: what users (and the internet) reach
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    assert 'cocus_http_request_duration_seconds_count{method="POST",route="/v1/query",status="200"} 1.0' in text
+
+
+def test_the_metrics_port_must_differ_from_the_serving_port(make_settings) -> None:
+    from cocus_rag.config import ConfigError
+
+    with pytest.raises(ConfigError, match="COCUS_METRICS_PORT must differ from PORT"):
+        make_settings(metrics_port=8080, port=8080).check()

@@ -179,6 +179,8 @@ class StatusResult(BaseModel):
     conditions: list[ConditionRow] = Field(default_factory=list)
     revisions: list[RevisionRow] = Field(default_factory=list)
     traffic: list[TrafficRow] = Field(default_factory=list)
+    monitoring: dict[str, str] | None = Field(
+        None, description="where the local monitoring stack runs (Prometheus, Alertmanager), when it does")
 
 
 class PromoteResult(BaseModel):
