@@ -3,16 +3,13 @@ log-based metric filters (evaluated by real terraform) against those lines as Cl
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import re
 import subprocess
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from cocus_rag.logs import CloudLoggingFormatter
 from google.logging.type import http_request_pb2, log_severity_pb2
 from google.protobuf import json_format
 
@@ -31,23 +28,9 @@ SPECIAL_PREFIXED = {"logging.googleapis.com/" + k for k in (
 
 
 @pytest.fixture
-def service_log():
-    """Every line the service's loggers write, as the JSON that goes to stdout."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(CloudLoggingFormatter())
-    logger = logging.getLogger("cocus_rag")
-    logger.addHandler(handler)
-    old = logger.level
-    logger.setLevel(logging.INFO)
-    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
-    logger.removeHandler(handler)
-    logger.setLevel(old)
-
-
-@pytest.fixture
-def lines(make_client, service_log, tmp_path) -> list[dict]:
+def lines(make_client, capture_json_logs, tmp_path) -> list[dict]:
     """Real lines from: a query, a health check, a 401, a 422, a failing generator, Redis down, no index."""
+    service_log = capture_json_logs("cocus_rag")
     client = make_client(google_cloud_project=PROJECT)
     client.post("/v1/query", json=Q, headers={**auth(), "traceparent": f"00-{TRACE}-00f067aa0ba902b7-01"})
     client.get("/healthz")
@@ -137,6 +120,11 @@ def test_the_module_derives_its_policies_from_the_slo_file(module_locals):
         14.4, 3600, 300, 120, "page")
     ticket = policies["latency-3d-6h"]
     assert (ticket["factor"], ticket["long_s"], ticket["short_s"], ticket["duration_s"]) == (1, 259200, 21600, 900)
+    ratio = module_locals["ratio_policies"]
+    assert (ratio["error_ratio"]["threshold"], ratio["error_ratio"]["min_rps"], ratio["error_ratio"]["window_s"]) == (
+        spec.alerts.error_ratio.threshold, spec.alerts.error_ratio.min_requests_per_second, 300)
+    assert (ratio["generator_errors"]["numerator"], ratio["generator_errors"]["min_rps"]) == ("generator_errors", 0)
+    assert module_locals["log_event_policies"]["redis_unavailable"]["duration_s"] == 300
     slos = module_locals["slos"]
     assert slos["availability"]["goal"] == spec.slos["availability"].objective
     assert slos["latency"]["threshold_seconds"] == spec.slos["latency"].threshold_seconds

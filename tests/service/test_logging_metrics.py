@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 
 import pytest
-from cocus_rag.logs import CloudLoggingFormatter, parse_trace
+from cocus_rag.logs import parse_trace
 
 from .conftest import API_KEY, auth
 
@@ -16,21 +14,8 @@ TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 
 @pytest.fixture
-def log_lines():
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(CloudLoggingFormatter())
-    logger = logging.getLogger("cocus_rag.access")
-    logger.addHandler(handler)
-    old = logger.level
-    logger.setLevel(logging.INFO)
-
-    def lines() -> list[dict]:
-        return [json.loads(line) for line in stream.getvalue().splitlines()]
-
-    yield lines
-    logger.removeHandler(handler)
-    logger.setLevel(old)
+def log_lines(capture_json_logs):
+    return capture_json_logs("cocus_rag.access")
 
 
 def test_one_json_line_per_request_in_cloud_logging_shape(make_client, log_lines) -> None:

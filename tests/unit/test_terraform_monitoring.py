@@ -21,17 +21,18 @@ def test_every_alert_policy_notifies_the_channels_and_carries_a_severity():
     policies = [(unquote(name), body) for block in load_dir(MODULE)["resource"]
                 for kind, named in block.items() if unquote(kind) == "google_monitoring_alert_policy"
                 for name, body in named.items()]
-    assert {name for name, _ in policies} == {"burn_rate", "error_ratio", "generator_errors", "redis_unavailable",
-                                              "index_load_failures", "autoscaler_at_max", "uptime"}
+    assert {name for name, _ in policies} == {"burn_rate", "ratio", "log_events", "autoscaler_at_max", "uptime"}
     for name, body in policies:
         assert body["notification_channels"] == "${var.notification_channels}", name
         assert "severity" in body and "severity" in str(body["user_labels"]), name
 
 
 def test_every_referenced_log_metric_is_defined():
-    text = (MODULE / "main.tf").read_text()
-    defined = set(re.findall(r"^    (\w+) = \{$", (MODULE / "slo.tf").read_text(), re.M))
-    used = set(re.findall(r"local\.metric_type\.(\w+)", text))
+    slo_tf = (MODULE / "slo.tf").read_text()
+    block = slo_tf[slo_tf.index("log_metrics = {"):slo_tf.index("# Cloud Monitoring SLOs")]
+    defined = set(re.findall(r"^    (\w+) = \{$", block, re.M))
+    used = set(re.findall(r"local\.metric_type\.(\w+)", (MODULE / "main.tf").read_text()))
+    used |= set(re.findall(r'^\s+(?:numerator|metric)\s+= "(\w+)"$', slo_tf, re.M)) | {"api_requests"}
     assert used and used <= defined
     assert defined - used == set()  # and none is defined for nothing
 

@@ -9,9 +9,7 @@ and every pod the local cluster's node agent lists. Ports are free ones chosen a
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -22,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from cocusctl.core import daemons
 from cocusctl.core.errors import NotAvailableError, OperationTimeout
 from cocusctl.core.observability import discovery
 from cocusctl.core.observability.assets import RULES_PATH
@@ -69,15 +68,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
 def _is_ours(pid: int, home: Path) -> bool:
-    return str(home) in _cmdline(pid)
+    return daemons.owned(pid, str(home))
 
 
 def _get(url: str, timeout: float = 2.0) -> Any:
@@ -234,24 +226,9 @@ def _wait_ready(c: Component, proc: subprocess.Popen[bytes], home: Path, url: st
     raise OperationTimeout(f"{c.binary} did not answer within {timeout:.0f}s (log: {home / f'{c.name}.log'})")
 
 
-def _stop_pids(home: Path, pids: dict[str, int], timeout: float = 20.0) -> list[str]:
-    stopped = []
-    for name, pid in pids.items():
-        if _is_ours(pid, home):
-            os.kill(pid, signal.SIGTERM)
-            stopped.append(name)
-    deadline = time.monotonic() + timeout
-    for name in stopped:
-        pid = pids[name]
-        while _is_ours(pid, home) and time.monotonic() < deadline:
-            try:
-                os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
-            time.sleep(0.1)
-        if _is_ours(pid, home):
-            os.kill(pid, signal.SIGKILL)
-    return stopped
+def _stop_pids(home: Path, pids: dict[str, int]) -> list[str]:
+    stopped = daemons.terminate(list(pids.values()), str(home), timeout=20.0)
+    return [name for name, pid in pids.items() if pid in stopped]
 
 
 def stop(home: Path | None = None) -> MonitoringResult:

@@ -128,139 +128,75 @@ resource "google_monitoring_alert_policy" "burn_rate" {
   }
 }
 
-# One revision answering more than the threshold of its API requests with 5xx (with enough traffic).
-resource "google_monitoring_alert_policy" "error_ratio" {
+resource "google_monitoring_alert_policy" "ratio" {
+  for_each = local.ratio_policies
+
   project               = var.project_id
-  display_name          = "${var.service_name}: 5xx ratio of a revision above ${local.slo.alerts.error_ratio.threshold * 100} %"
+  display_name          = "${var.service_name}: ${each.value.display_name}"
   combiner              = "AND_WITH_MATCHING_RESOURCE"
-  severity              = "CRITICAL"
+  severity              = local.policy_severity[each.value.severity]
   notification_channels = var.notification_channels
-  user_labels           = { severity = "page" }
+  user_labels           = { severity = each.value.severity }
 
-  conditions {
-    display_name = "5xx ratio per revision"
-    condition_threshold {
-      filter             = "metric.type=\"${local.metric_type.api_server_errors}\" AND ${local.revision}"
-      denominator_filter = "metric.type=\"${local.metric_type.api_requests}\" AND ${local.revision}"
-      comparison         = "COMPARISON_GT"
-      threshold_value    = local.slo.alerts.error_ratio.threshold
-      duration           = "${local.seconds[local.slo.alerts.error_ratio["for"]]}s"
-      aggregations {
-        alignment_period     = "${local.seconds[local.slo.alerts.error_ratio.window]}s"
-        per_series_aligner   = "ALIGN_RATE"
-        cross_series_reducer = "REDUCE_SUM"
-        group_by_fields      = ["resource.label.revision_name"]
-      }
-      denominator_aggregations {
-        alignment_period     = "${local.seconds[local.slo.alerts.error_ratio.window]}s"
-        per_series_aligner   = "ALIGN_RATE"
-        cross_series_reducer = "REDUCE_SUM"
-        group_by_fields      = ["resource.label.revision_name"]
-      }
-    }
-  }
+  dynamic "conditions" {
+    for_each = concat([{ metric = each.value.numerator, denominator = "api_requests", threshold = each.value.threshold }],
+    each.value.min_rps > 0 ? [{ metric = "api_requests", denominator = null, threshold = each.value.min_rps }] : [])
+    content {
+      display_name = conditions.value.denominator == null ? "API requests per second" : "${conditions.value.metric} per API request"
+      condition_threshold {
+        filter             = "metric.type=\"${local.metric_type[conditions.value.metric]}\" AND ${local.revision}"
+        denominator_filter = conditions.value.denominator == null ? null : "metric.type=\"${local.metric_type[conditions.value.denominator]}\" AND ${local.revision}"
+        comparison         = "COMPARISON_GT"
+        threshold_value    = conditions.value.threshold
+        duration           = "${each.value.duration_s}s"
 
-  conditions {
-    display_name = "API requests per second per revision"
-    condition_threshold {
-      filter          = "metric.type=\"${local.metric_type.api_requests}\" AND ${local.revision}"
-      comparison      = "COMPARISON_GT"
-      threshold_value = local.slo.alerts.error_ratio.min_requests_per_second
-      duration        = "${local.seconds[local.slo.alerts.error_ratio["for"]]}s"
-      aggregations {
-        alignment_period     = "${local.seconds[local.slo.alerts.error_ratio.window]}s"
-        per_series_aligner   = "ALIGN_RATE"
-        cross_series_reducer = "REDUCE_SUM"
-        group_by_fields      = ["resource.label.revision_name"]
-      }
-    }
-  }
-}
-
-resource "google_monitoring_alert_policy" "generator_errors" {
-  project               = var.project_id
-  display_name          = "${var.service_name}: generator errors above ${local.slo.alerts.generator_errors.threshold * 100} % of API requests"
-  combiner              = "OR"
-  severity              = "CRITICAL"
-  notification_channels = var.notification_channels
-  user_labels           = { severity = "page" }
-
-  conditions {
-    display_name = "generator errors per API request, per revision"
-    condition_threshold {
-      filter             = "metric.type=\"${local.metric_type.generator_errors}\" AND ${local.revision}"
-      denominator_filter = "metric.type=\"${local.metric_type.api_requests}\" AND ${local.revision}"
-      comparison         = "COMPARISON_GT"
-      threshold_value    = local.slo.alerts.generator_errors.threshold
-      duration           = "${local.seconds[local.slo.alerts.generator_errors["for"]]}s"
-      aggregations {
-        alignment_period     = "${local.seconds[local.slo.alerts.generator_errors.window]}s"
-        per_series_aligner   = "ALIGN_RATE"
-        cross_series_reducer = "REDUCE_SUM"
-        group_by_fields      = ["resource.label.revision_name"]
-      }
-      denominator_aggregations {
-        alignment_period     = "${local.seconds[local.slo.alerts.generator_errors.window]}s"
-        per_series_aligner   = "ALIGN_RATE"
-        cross_series_reducer = "REDUCE_SUM"
-        group_by_fields      = ["resource.label.revision_name"]
+        aggregations {
+          alignment_period     = "${each.value.window_s}s"
+          per_series_aligner   = "ALIGN_RATE"
+          cross_series_reducer = "REDUCE_SUM"
+          group_by_fields      = ["resource.label.revision_name"]
+        }
+        dynamic "denominator_aggregations" {
+          for_each = conditions.value.denominator == null ? [] : ["denominator"]
+          content {
+            alignment_period     = "${each.value.window_s}s"
+            per_series_aligner   = "ALIGN_RATE"
+            cross_series_reducer = "REDUCE_SUM"
+            group_by_fields      = ["resource.label.revision_name"]
+          }
+        }
       }
     }
   }
 
   documentation {
     mime_type = "text/markdown"
-    content   = "Queries get 502. Check the LLM endpoint, its credentials and quota."
+    content   = each.value.action
   }
 }
 
-# The service logs one warning per Redis outage and instance (then bypasses Redis for its back-off):
-# warnings in every minute of the window mean Redis keeps failing.
-resource "google_monitoring_alert_policy" "redis_unavailable" {
+resource "google_monitoring_alert_policy" "log_events" {
+  for_each = local.log_event_policies
+
   project               = var.project_id
-  display_name          = "${var.service_name}: answering without Redis"
+  display_name          = "${var.service_name}: ${each.value.display_name}"
   combiner              = "OR"
   severity              = "WARNING"
   notification_channels = var.notification_channels
   user_labels           = { severity = "ticket" }
 
   conditions {
-    display_name = "Redis failures logged"
+    display_name = "${each.value.metric} logged"
     condition_threshold {
-      filter          = "metric.type=\"${local.metric_type.redis_failures}\" AND ${local.revision}"
+      filter          = "metric.type=\"${local.metric_type[each.value.metric]}\" AND ${local.revision}"
       comparison      = "COMPARISON_GT"
       threshold_value = 0
-      duration        = "${local.seconds[local.slo.alerts.redis_unavailable["for"]]}s"
+      duration        = "${each.value.duration_s}s"
       aggregations {
-        alignment_period     = "60s"
+        alignment_period     = "${each.value.alignment_s}s"
         per_series_aligner   = "ALIGN_SUM"
         cross_series_reducer = "REDUCE_SUM"
-        group_by_fields      = ["resource.label.service_name"]
-      }
-    }
-  }
-}
-
-resource "google_monitoring_alert_policy" "index_load_failures" {
-  project               = var.project_id
-  display_name          = "${var.service_name}: instances failing readiness (index load failed)"
-  combiner              = "OR"
-  severity              = "WARNING"
-  notification_channels = var.notification_channels
-  user_labels           = { severity = "ticket" }
-
-  conditions {
-    display_name = "index load failures"
-    condition_threshold {
-      filter          = "metric.type=\"${local.metric_type.index_load_failures}\" AND ${local.revision}"
-      comparison      = "COMPARISON_GT"
-      threshold_value = 0
-      duration        = "0s"
-      aggregations {
-        alignment_period     = "${local.seconds[local.slo.alerts.readiness_flapping.window]}s"
-        per_series_aligner   = "ALIGN_SUM"
-        cross_series_reducer = "REDUCE_SUM"
-        group_by_fields      = ["resource.label.revision_name"]
+        group_by_fields      = [each.value.group_by]
       }
     }
   }

@@ -12,8 +12,8 @@ output "alert_policy_ids" {
   description = "Alert policy resource names."
   value = concat(
     [for p in google_monitoring_alert_policy.burn_rate : p.name],
-    [google_monitoring_alert_policy.error_ratio.name, google_monitoring_alert_policy.generator_errors.name,
-    google_monitoring_alert_policy.redis_unavailable.name, google_monitoring_alert_policy.index_load_failures.name],
+    [for p in google_monitoring_alert_policy.ratio : p.name],
+    [for p in google_monitoring_alert_policy.log_events : p.name],
     google_monitoring_alert_policy.autoscaler_at_max[*].name,
     google_monitoring_alert_policy.uptime[*].name,
   )

@@ -104,6 +104,51 @@ locals {
     }
   ]...)
 
+  # Ratio alerts per revision: numerator / API requests (log-based metrics) over the window, above the
+  # threshold for `for`; with min_rps > 0 also more API requests per second than that (same revision).
+  ratio_policies = {
+    error_ratio = {
+      display_name = "5xx ratio of a revision above ${local.slo.alerts.error_ratio.threshold * 100} %"
+      numerator    = "api_server_errors"
+      threshold    = local.slo.alerts.error_ratio.threshold
+      window_s     = local.seconds[local.slo.alerts.error_ratio.window]
+      duration_s   = local.seconds[local.slo.alerts.error_ratio["for"]]
+      min_rps      = local.slo.alerts.error_ratio.min_requests_per_second
+      severity     = "page"
+      action       = "A single revision fails; if it is a canary or new, move traffic back with `cocusctl rollback` or `cocusctl split-traffic`, then read its logs."
+    }
+    generator_errors = {
+      display_name = "generator errors above ${local.slo.alerts.generator_errors.threshold * 100} % of API requests"
+      numerator    = "generator_errors"
+      threshold    = local.slo.alerts.generator_errors.threshold
+      window_s     = local.seconds[local.slo.alerts.generator_errors.window]
+      duration_s   = local.seconds[local.slo.alerts.generator_errors["for"]]
+      min_rps      = 0
+      severity     = "page"
+      action       = "Queries get 502. Check the LLM endpoint, its credentials and quota."
+    }
+  }
+
+  # Service log lines that must not keep appearing. Redis: the service logs one warning per outage and
+  # instance, then bypasses Redis for its back-off, so warnings in every minute of the window mean Redis
+  # keeps failing. Index: an instance whose index fails to load never becomes ready.
+  log_event_policies = {
+    redis_unavailable = {
+      display_name = "answering without Redis"
+      metric       = "redis_failures"
+      alignment_s  = 60
+      duration_s   = local.seconds[local.slo.alerts.redis_unavailable["for"]]
+      group_by     = "resource.label.service_name"
+    }
+    index_load_failures = {
+      display_name = "instances failing readiness (index load failed)"
+      metric       = "index_load_failures"
+      alignment_s  = local.seconds[local.slo.alerts.readiness_flapping.window]
+      duration_s   = 0
+      group_by     = "resource.label.revision_name"
+    }
+  }
+
   # Prometheus severity -> Cloud Monitoring alert policy severity.
   policy_severity = { page = "CRITICAL", ticket = "WARNING" }
 }
