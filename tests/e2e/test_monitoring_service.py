@@ -82,7 +82,9 @@ def test_prometheus_gated_canary_and_every_dashboard_query(tmp_path, monkeypatch
     try:
         with emulator_process(tmp_path / "emu") as emu, FakeLLM(fail_every=5) as llm:
             config = tmp_path / "cocus.yaml"
-            base_env = {"COCUS_API_KEYS": API_KEY, "COCUS_HOST": "127.0.0.1", "REDIS_URL": redis_url.url}
+            # No rate limit: the load and the smoke query share one key (the limit is per key, in Redis).
+            base_env = {"COCUS_API_KEYS": API_KEY, "COCUS_HOST": "127.0.0.1", "REDIS_URL": redis_url.url,
+                        "COCUS_RATE_LIMIT_PER_MINUTE": "0"}
 
             def deploy(env: dict[str, str], *args: str) -> tuple[int, dict]:
                 write_config(config, emu.endpoint, service=service, registry=local_registry, memory="1Gi",
