@@ -96,6 +96,26 @@ def redis_server_bin() -> str:
 
 
 @pytest.fixture(scope="session")
+def promtool_bin() -> str:
+    return _program("promtool", ["--version"])
+
+
+@pytest.fixture(scope="session")
+def prometheus_bin() -> str:
+    return _program("prometheus", ["--version"])
+
+
+@pytest.fixture(scope="session")
+def alertmanager_bin() -> str:
+    return _program("prometheus-alertmanager", ["--version"])
+
+
+@pytest.fixture(scope="session")
+def node_exporter_bin() -> str:
+    return _program("prometheus-node-exporter", ["--version"])
+
+
+@pytest.fixture(scope="session")
 def shared_dir() -> Path:
     need(SHARED_DIR.is_dir(), f"shared data folder {SHARED_DIR} missing (CI places ../shared beside the clone)")
     return SHARED_DIR

@@ -94,7 +94,14 @@ def deploy_command(
                                         strategy=strategy.value if strategy else None)
         infra = infra_phase(app_ctx, environment, ref.ref, skip_infra)
         api = app_ctx.adapters.cloudrun(environment)
-        result = Deployer(api, app_ctx.reporter).deploy(plan)
+        analyzer = None
+        if plan.strategy == "canary":
+            from cocusctl.core.cloudrun.canary import canary_analyzer
+
+            analyzer = canary_analyzer(environment.settings.analysis, api, namespace=environment.settings.project,
+                                       service=service, prometheus=app_ctx.adapters.prometheus,
+                                       reporter=app_ctx.reporter)
+        result = Deployer(api, app_ctx.reporter, analyzer=analyzer).deploy(plan)
         result.infra = infra
         return result
 

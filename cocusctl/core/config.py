@@ -30,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from cocusctl.core.canary import CanaryAnalysisSettings
 from cocusctl.core.errors import ConfigError, UsageError
 
 CONFIG_FILE_NAME = "cocus.yaml"
@@ -459,6 +460,8 @@ class EnvironmentConfig(StrictModel):
     )
     cloudrun: CloudRunSettings = Field(default_factory=CloudRunSettings)
     gke: GkeSettings = Field(default_factory=GkeSettings)
+    analysis: CanaryAnalysisSettings = Field(
+        default_factory=CanaryAnalysisSettings, description="metric-gated canary analysis (both targets)")
     infra: InfraSettings = Field(default_factory=InfraSettings, description="Terraform inputs (issue #5)")
 
 

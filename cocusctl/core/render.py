@@ -11,11 +11,12 @@ import json
 import re
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from cocusctl.core.errors import UsageError
+from cocusctl.core.files import FileStatus, sync_file
 
 if TYPE_CHECKING:
     import jinja2
@@ -32,7 +33,6 @@ BOOTSTRAP_IMAGE = "us-docker.pkg.dev/cloudrun/container/hello"
 TFVARS_FILE = "terraform.tfvars"
 BACKEND_FILE = "backend.hcl"
 
-FileStatus = Literal["created", "changed", "unchanged", "missing", "differs"]
 
 
 class RenderedFile(BaseModel):
@@ -227,17 +227,7 @@ def render_environment(
     files: list[RenderedFile] = []
     for name, (template, text) in rendered.items():
         path = out / name
-        old = path.read_text(encoding="utf-8") if path.is_file() else None
-        if check:
-            status: FileStatus = "missing" if old is None else ("unchanged" if old == text else "differs")
-        else:
-            status = "created" if old is None else ("unchanged" if old == text else "changed")
-            if status != "unchanged":
-                out.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(path.suffix + ".tmp")
-                tmp.write_text(text, encoding="utf-8")
-                tmp.replace(path)
-        files.append(RenderedFile(path=str(path), template=template, status=status))
+        files.append(RenderedFile(path=str(path), template=template, status=sync_file(path, text, check=check)))
     return RenderResult(
         environment=environment.name,
         target=environment.target,

@@ -68,3 +68,16 @@ module "service" {
 
   depends_on = [module.secrets]
 }
+
+module "monitoring" {
+  source = "../modules/monitoring"
+  count  = var.monitoring.enabled ? 1 : 0
+
+  project_id                 = var.project_id
+  service_name               = module.service.name
+  notification_channels      = var.monitoring.notification_channels
+  uptime_check_host          = var.monitoring.uptime_check_host
+  uptime_check_authenticated = var.invoker == "iam"
+  min_instances              = var.min_instances
+  max_instances              = var.max_instances
+}

@@ -41,8 +41,9 @@ invoker         = "public"
 invoker_members = []
 
 env_vars = {
-  "LOG_LEVEL" = "debug"
-  "RAG_TOP_K" = "5"
+  "LOG_LEVEL"          = "debug"
+  "RAG_TOP_K"          = "5"
+  "COCUS_METRICS_PORT" = "9464"
 }
 
 # Network
