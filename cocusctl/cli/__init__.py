@@ -14,6 +14,7 @@ import typer
 from cocusctl import __version__
 from cocusctl.cli import (
     build,
+    ci,
     config_cmd,
     deploy,
     doctor,
@@ -98,6 +99,7 @@ app.command("status", help=status.status_command.__doc__)(status.status_command)
 app.add_typer(emulator.app, name="emulator")
 app.add_typer(secrets.app, name="secrets")
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(ci.app, name="ci")
 app.command("doctor", help=doctor.doctor_command.__doc__)(doctor.doctor_command)
 
 

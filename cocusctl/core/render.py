@@ -88,9 +88,21 @@ def hcl_literal(value: Any, indent: int = 0) -> str:
     raise TypeError(f"cannot write {type(value).__name__} as HCL")
 
 
+# GitHub Actions workflows use `${{ }}` themselves: their templates mark Jinja with <% %>, <[ ]> and <# #>.
+WORKFLOW_SYNTAX = {
+    "block_start_string": "<%",
+    "block_end_string": "%>",
+    "variable_start_string": "<[",
+    "variable_end_string": "]>",
+    "comment_start_string": "<#",
+    "comment_end_string": "#>",
+}
+
+
 @cache
-def jinja_environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
-    """The one Jinja environment: StrictUndefined, no autoescape (HCL, not HTML), `hcl` filter."""
+def jinja_environment(templates_dir: Path = TEMPLATES_DIR, *, workflow_syntax: bool = False) -> jinja2.Environment:
+    """The one Jinja environment: StrictUndefined, no autoescape (HCL and YAML, not HTML), `hcl` and `yaml`
+    filters; `workflow_syntax` swaps the delimiters for templates whose output uses `{{ }}` itself."""
     import jinja2
 
     env = jinja2.Environment(
@@ -100,6 +112,7 @@ def jinja_environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        **(WORKFLOW_SYNTAX if workflow_syntax else {}),
     )
 
     def hcl_filter(value: Any) -> str:
@@ -108,6 +121,8 @@ def jinja_environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment
         return hcl_literal(value)
 
     env.filters["hcl"] = hcl_filter
+    # A JSON string is a valid double-quoted YAML scalar.
+    env.filters["yaml"] = lambda value: json.dumps(str(value), ensure_ascii=False)
     return env
 
 
@@ -224,6 +239,19 @@ def render_environment(
     rendered = render_files(loaded, environment, image=image, templates_dir=templates_dir)
     module = root_module(loaded, environment)
     out = (out_dir or default_out_dir(loaded, environment)).resolve()
+    return RenderResult(
+        environment=environment.name,
+        target=environment.target,
+        out_dir=str(out),
+        root_module=str(module),
+        check=check,
+        files=write_rendered(out, rendered, check=check),
+    )
+
+
+def write_rendered(out: Path, rendered: dict[str, tuple[str, str]], *, check: bool) -> list[RenderedFile]:
+    """Write each rendered file (relative path -> (template, text)) under `out` atomically, only when it
+    changed; with `check`, write nothing and only compare with what is on disk."""
     files: list[RenderedFile] = []
     for name, (template, text) in rendered.items():
         path = out / name
@@ -233,16 +261,9 @@ def render_environment(
         else:
             status = "created" if old is None else ("unchanged" if old == text else "changed")
             if status != "unchanged":
-                out.mkdir(parents=True, exist_ok=True)
+                path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_suffix(path.suffix + ".tmp")
                 tmp.write_text(text, encoding="utf-8")
                 tmp.replace(path)
         files.append(RenderedFile(path=str(path), template=template, status=status))
-    return RenderResult(
-        environment=environment.name,
-        target=environment.target,
-        out_dir=str(out),
-        root_module=str(module),
-        check=check,
-        files=files,
-    )
+    return files
