@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from cocusctl.core.config import LoadedConfig
+from cocusctl.core.config import Environment, LoadedConfig
 from cocusctl.core.errors import UsageError
 from cocusctl.core.render import TEMPLATES_DIR, RenderedFile, jinja_environment, write_rendered
 
@@ -77,6 +77,29 @@ def release_chain(loaded: LoadedConfig) -> list[dict[str, Any]]:
             "previous_job": (("deploy-" if previous["first"] else "promote-") + previous["name"]) if previous else None,
         })
     return chain
+
+
+def ci_identity_inputs(loaded: LoadedConfig, environment: Environment, state: dict[str, Any]) -> dict[str, Any]:
+    """Terraform inputs of the github_oidc module: only release environments get CI identities; each one lets
+    the next environment's deployer read what it serves, so `cocusctl promote` can copy it."""
+    ci = loaded.config.ci
+    inputs: dict[str, Any] = {
+        "github_repository": None,
+        "deployer_account_id": ci.deployer_account_id,
+        "planner_account_id": ci.planner_account_id,
+        "promotion_readers": [],
+        "state_bucket": state.get("bucket"),
+        "state_prefix": state.get("prefix"),
+    }
+    if environment.name in ci.release:
+        inputs["github_repository"] = ci.repository
+        position = ci.release.index(environment.name)
+        if position + 1 < len(ci.release):
+            next_project = loaded.config.environments[ci.release[position + 1]].project
+            inputs["promotion_readers"] = [
+                f"serviceAccount:{ci.deployer_account_id}@{next_project}.iam.gserviceaccount.com"
+            ]
+    return inputs
 
 
 def workflow_context(loaded: LoadedConfig) -> dict[str, Any]:

@@ -166,6 +166,8 @@ def artifact_repository_id(environment: Environment, service_name: str) -> str:
 
 def render_context(loaded: LoadedConfig, environment: Environment, *, image: str | None = None) -> dict[str, Any]:
     """The resolved config as plain data, plus the values derived from it."""
+    from cocusctl.core.ci import ci_identity_inputs
+
     settings = environment.settings
     infra = settings.infra
     service_name = settings.cloudrun.service or loaded.config.service.name
@@ -191,6 +193,7 @@ def render_context(loaded: LoadedConfig, environment: Environment, *, image: str
         "namespace": settings.gke.namespace,
         "state": state_data,
         "infra": infra.model_dump(mode="json", exclude={"root_module", "state", "lock_timeout_s"}),
+        "ci": ci_identity_inputs(loaded, environment, state_data),
     }
 
 

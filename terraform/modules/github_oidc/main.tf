@@ -112,6 +112,15 @@ resource "google_artifact_registry_repository_iam_member" "deployer_push" {
   member     = module.deployer.member
 }
 
+# The planner reads the repository's settings (cleanup policies) and nothing else in Artifact Registry.
+resource "google_artifact_registry_repository_iam_member" "planner_read" {
+  project    = var.project_id
+  location   = var.artifact_location
+  repository = var.artifact_repository_id
+  role       = "roles/artifactregistry.reader"
+  member     = module.planner.member
+}
+
 # `cocusctl promote` into the next environment reads this one's serving revision and copies its image.
 resource "google_artifact_registry_repository_iam_member" "promotion_pull" {
   for_each = toset(var.promotion_readers)
