@@ -89,7 +89,7 @@ def hcl_literal(value: Any, indent: int = 0) -> str:
 
 
 # GitHub Actions workflows use `${{ }}` themselves: their templates mark Jinja with <% %>, <[ ]> and <# #>.
-WORKFLOW_SYNTAX = {
+WORKFLOW_SYNTAX: dict[str, Any] = {
     "block_start_string": "<%",
     "block_end_string": "%>",
     "variable_start_string": "<[",
