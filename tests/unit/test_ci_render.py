@@ -18,33 +18,7 @@ PINNED = re.compile(r"^(?P<action>[\w.-]+/[\w./-]+)@(?P<sha>[0-9a-f]{40})$")
 # Steps cocusctl owns: a workflow must call cocusctl for them, never re-implement them in shell.
 REIMPLEMENTED = re.compile(r"\b(docker (build|push|tag)|terraform (init|plan|apply)|trivy |gcloud run|kubectl |helm )")
 
-USER_CONFIG = """\
-version: 1
-project: shop
-default_environment: dev
-environments:
-  dev: {infrastructure: false}
-  qa:
-    project: shop-qa-123
-    region: us-central1
-    registry: {url: us-central1-docker.pkg.dev/shop-qa-123/images}
-    infra: {state: {backend: gcs, bucket: shop-tfstate}}
-  stage:
-    project: shop-stage-123
-    region: us-central1
-    registry: {url: us-central1-docker.pkg.dev/shop-stage-123/images}
-    infra: {state: {backend: gcs, bucket: shop-tfstate}}
-  live:
-    project: shop-live-123
-    region: us-central1
-    registry: {url: us-central1-docker.pkg.dev/shop-live-123/images}
-    infra: {state: {backend: gcs, bucket: shop-tfstate}}
-ci:
-  repository: shop-org/shop
-  default_branch: trunk
-  python_version: "3.12"
-  release: [qa, stage, live]
-"""
+USER_CONFIG = (REPO / "tests" / "fixtures" / "config" / "ci-user.yaml").read_text()
 
 
 def user_config(tmp_path: Path, text: str = USER_CONFIG):
