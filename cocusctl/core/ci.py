@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from cocusctl.core.config import Environment, LoadedConfig
 from cocusctl.core.errors import UsageError
-from cocusctl.core.render import TEMPLATES_DIR, RenderedFile, jinja_environment, write_rendered
+from cocusctl.core.render import TEMPLATES_DIR, RenderedFile, render_templates, write_rendered
 
 Provider = Literal["github"]
 PROVIDERS: tuple[Provider, ...] = ("github",)
@@ -122,23 +122,15 @@ def render_workflows(
 ) -> dict[str, tuple[str, str]]:
     """Render the provider's workflows in memory: relative path -> (template, text). Without `ci.release`
     there is nothing to release, and only the CI workflow is written."""
-    import jinja2
-
     if provider not in PROVIDERS:
         raise UsageError(f"unknown CI provider {provider!r} (known: {', '.join(PROVIDERS)})")
     context = workflow_context(loaded)
-    env = jinja_environment(templates_dir, workflow_syntax=True)
-    rendered: dict[str, tuple[str, str]] = {}
-    for path, template in GITHUB_TEMPLATES.items():
-        if path.name == "release.yml" and not context["release"]:
-            continue
-        try:
-            rendered[path.as_posix()] = (template, env.get_template(template).render(context))
-        except jinja2.TemplateNotFound as exc:
-            raise UsageError(f"template {exc.name} not found under {templates_dir}") from exc
-        except jinja2.UndefinedError as exc:
-            raise UsageError(f"template {template}: {exc.message}") from exc
-    return rendered
+    templates = {
+        path.as_posix(): template
+        for path, template in GITHUB_TEMPLATES.items()
+        if context["release"] or path.name != "release.yml"
+    }
+    return render_templates(templates_dir, templates, context, workflow_syntax=True)
 
 
 def write_workflows(

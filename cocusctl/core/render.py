@@ -213,13 +213,20 @@ def render_files(
     templates_dir: Path = TEMPLATES_DIR,
 ) -> dict[str, tuple[str, str]]:
     """Render every template of the environment in memory: file name -> (template, text)."""
-    import jinja2
-
     require_infrastructure(environment)
     context = render_context(loaded, environment, image=image)
-    env = jinja_environment(templates_dir)
+    return render_templates(templates_dir, templates_for(environment), context)
+
+
+def render_templates(
+    templates_dir: Path, templates: dict[str, str], context: dict[str, Any], *, workflow_syntax: bool = False
+) -> dict[str, tuple[str, str]]:
+    """Output name -> (template, text); a missing template or value is a UsageError naming it."""
+    import jinja2
+
+    env = jinja_environment(templates_dir, workflow_syntax=workflow_syntax)
     rendered: dict[str, tuple[str, str]] = {}
-    for name, template in templates_for(environment).items():
+    for name, template in templates.items():
         try:
             rendered[name] = (template, env.get_template(template).render(context))
         except jinja2.TemplateNotFound as exc:

@@ -69,38 +69,14 @@ module "service" {
   depends_on = [module.secrets]
 }
 
-# CI/CD identities: keyless GitHub Actions access for this repository only (modules/github_oidc). Project roles
-# of the deployer, each needed by a step of the release workflow; everything else it gets is scoped to one
-# resource in the module (push to this repository, act as the runtime service account, this state prefix).
+
+# CI/CD identities (ci_identity.tf, shared with gke/): this root module's part of their roles.
 locals {
-  ci_read_roles = concat([
-    "roles/iam.serviceAccountViewer",       # plan: refresh the runtime and CI service accounts
-    "roles/iam.workloadIdentityPoolViewer", # plan: refresh the pool and provider (CI can never change them)
-    "roles/iam.securityReviewer",           # plan: read the IAM policies behind every *_iam_member (changes none)
-    "roles/secretmanager.viewer",           # plan: refresh secret metadata; never a secret's value
-  ], var.vpc_egress ? ["roles/compute.networkViewer"] : [])
+  ci_network_roles = var.vpc_egress ? ["roles/compute.networkViewer"] : [] # plan: refresh the VPC and subnet
   ci_deployer_roles = concat([
     "roles/run.admin", # apply and deploy: the service, its revisions and traffic, its invoker IAM binding
-  ], local.ci_read_roles)
-  ci_planner_roles = concat(["roles/run.viewer"], local.ci_read_roles)
-}
-
-module "ci_identity" {
-  source = "../modules/github_oidc"
-  count  = var.github_repository == null ? 0 : 1
-
-  project_id              = var.project_id
-  github_repository       = var.github_repository
-  environment             = var.environment
-  deployer_account_id     = var.ci_deployer_account_id
-  planner_account_id      = var.ci_planner_account_id
-  deployer_project_roles  = local.ci_deployer_roles
-  planner_project_roles   = local.ci_planner_roles
-  grantable_roles         = var.runtime_roles
-  act_as_service_accounts = [module.runtime_sa.name]
-  artifact_repository_id  = module.registry.repository_id
-  artifact_location       = var.region
-  promotion_readers       = var.ci_promotion_readers
-  state_bucket            = var.state_bucket
-  state_prefix            = var.state_prefix
+  ], local.ci_read_roles, local.ci_network_roles)
+  ci_planner_roles   = concat(["roles/run.viewer"], local.ci_read_roles, local.ci_network_roles)
+  ci_grantable_roles = var.runtime_roles
+  ci_act_as          = [module.runtime_sa.name]
 }

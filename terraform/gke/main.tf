@@ -89,40 +89,15 @@ resource "google_service_account_iam_member" "workload_identity" {
   member             = "serviceAccount:${module.cluster.workload_pool}[${var.k8s_namespace}/${var.k8s_service_account}]"
 }
 
-# CI/CD identities: keyless GitHub Actions access for this repository only (modules/github_oidc). Project roles
-# of the deployer, each needed by a step of the release workflow; everything else it gets is scoped to one
-# resource in the module (push to this repository, act as the node and runtime service accounts, this state prefix).
+
+# CI/CD identities (ci_identity.tf, shared with cloudrun/): this root module's part of their roles.
 locals {
-  ci_read_roles = [
-    "roles/iam.serviceAccountViewer",       # plan: refresh the node, runtime and CI service accounts
-    "roles/iam.workloadIdentityPoolViewer", # plan: refresh the pool and provider (CI can never change them)
-    "roles/iam.securityReviewer",           # plan: read the IAM policies behind every *_iam_member (changes none)
-    "roles/secretmanager.viewer",           # plan: refresh secret metadata; never a secret's value
-    "roles/compute.networkViewer",          # plan: refresh the VPC, subnet, router and NAT
-  ]
+  ci_network_roles = ["roles/compute.networkViewer"] # plan: refresh the VPC, subnet, router and NAT
   ci_deployer_roles = concat([
     "roles/container.clusterAdmin", # apply: the cluster and node pool settings Terraform owns (no Kubernetes objects)
     "roles/container.developer",    # deploy: the Helm release's Kubernetes objects in the cluster
-  ], local.ci_read_roles)
-  ci_planner_roles = concat(["roles/container.clusterViewer"], local.ci_read_roles)
-}
-
-module "ci_identity" {
-  source = "../modules/github_oidc"
-  count  = var.github_repository == null ? 0 : 1
-
-  project_id              = var.project_id
-  github_repository       = var.github_repository
-  environment             = var.environment
-  deployer_account_id     = var.ci_deployer_account_id
-  planner_account_id      = var.ci_planner_account_id
-  deployer_project_roles  = local.ci_deployer_roles
-  planner_project_roles   = local.ci_planner_roles
-  grantable_roles         = distinct(concat(var.runtime_roles, ["roles/container.defaultNodeServiceAccount"]))
-  act_as_service_accounts = [module.node_sa.name, module.runtime_sa.name]
-  artifact_repository_id  = module.registry.repository_id
-  artifact_location       = var.region
-  promotion_readers       = var.ci_promotion_readers
-  state_bucket            = var.state_bucket
-  state_prefix            = var.state_prefix
+  ], local.ci_read_roles, local.ci_network_roles)
+  ci_planner_roles   = concat(["roles/container.clusterViewer"], local.ci_read_roles, local.ci_network_roles)
+  ci_grantable_roles = distinct(concat(var.runtime_roles, ["roles/container.defaultNodeServiceAccount"]))
+  ci_act_as          = [module.node_sa.name, module.runtime_sa.name]
 }

@@ -106,6 +106,7 @@ def test_fixture_modules_share_the_real_interface(root: str) -> None:
     fixture = REPO / "tests" / "fixtures" / "terraform" / root
     for name in ("variables.tf", "common_variables.tf"):
         assert (fixture / name).resolve() == (TERRAFORM / root / name).resolve()
+    assert (fixture / "ci_identity.tf").resolve() == REPO / "tests" / "fixtures" / "terraform" / "shared" / "ci_identity.tf"
     assert (TERRAFORM / root / "common_variables.tf").resolve() == TERRAFORM / "shared" / "common_variables.tf"
     real_outputs = {unquote(k) for b in load_dir(TERRAFORM / root)["output"] for k in b}
     fixture_outputs = {unquote(k) for b in load_dir(fixture)["output"] for k in b}
@@ -199,10 +200,10 @@ def test_the_deployer_can_grant_only_the_workload_roles() -> None:
         "api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly(${jsonencode(var.grantable_roles)})"
     )
     for root in ENV_BY_ROOT:
-        module = load_dir(TERRAFORM / root)["module"]
-        ci = next(block["ci_identity"] for block in module if "ci_identity" in block)
-        assert "var.runtime_roles" in ci["grantable_roles"]
-        assert "roles/owner" not in ci["grantable_roles"]
+        assert (TERRAFORM / root / "ci_identity.tf").resolve() == TERRAFORM / "shared" / "ci_identity.tf"
+        ci_locals = {k: v for block in load_dir(TERRAFORM / root)["locals"] for k, v in block.items()}
+        assert "var.runtime_roles" in ci_locals["ci_grantable_roles"]
+        assert "roles/owner" not in ci_locals["ci_grantable_roles"]
 
 
 def test_project_wide_role_grants_are_only_the_listed_ones() -> None:
@@ -221,9 +222,10 @@ def test_every_ci_role_is_listed_and_justified_in_the_readme() -> None:
     section = readme.split("## CI/CD identities", 1)[1]
     listed = set(re.findall(r"^\| [^|]+ \| `(roles/[A-Za-z.]+)` \|", section, re.MULTILINE))
     in_code = set(ROLE.findall((OIDC / "main.tf").read_text()))
-    for root in ENV_BY_ROOT:
-        text = (TERRAFORM / root / "main.tf").read_text()
-        in_code |= set(ROLE.findall(text.split("module \"ci_identity\"", 1)[0].rsplit("locals {", 1)[1]))
+    for root in ENV_BY_ROOT:  # the roles CI holds, not the ones it may grant (ci_grantable_roles)
+        ci_locals = {k: v for block in load_dir(TERRAFORM / root)["locals"] for k, v in block.items()}
+        for name in ("ci_read_roles", "ci_network_roles", "ci_deployer_roles", "ci_planner_roles"):
+            in_code |= set(re.findall(r"roles/[A-Za-z.]+", str(ci_locals[name])))
     assert in_code, "no roles found"
     assert in_code - listed == set(), "roles granted to CI but not justified in terraform/README.md"
     assert listed - in_code == set(), "roles in the README table that the code no longer grants"
