@@ -46,8 +46,8 @@ def render_command(
     app_ctx = get_context(ctx, output=output_value(output))
 
     def action() -> object:
-        from cocusctl.core.ci import write_workflows
         from cocusctl.core.errors import ChangesPending
+        from cocusctl.core.workflows import write_workflows
 
         result = write_workflows(app_ctx.loaded, provider.value, out_dir=out, check=check)
         if check and result.changed:

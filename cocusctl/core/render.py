@@ -166,7 +166,7 @@ def artifact_repository_id(environment: Environment, service_name: str) -> str:
 
 def render_context(loaded: LoadedConfig, environment: Environment, *, image: str | None = None) -> dict[str, Any]:
     """The resolved config as plain data, plus the values derived from it."""
-    from cocusctl.core.ci import ci_identity_inputs
+    from cocusctl.core.workflows import ci_identity_inputs
 
     settings = environment.settings
     infra = settings.infra

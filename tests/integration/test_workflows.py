@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from cocusctl.core.ci import write_workflows
 from cocusctl.core.config import load_config
+from cocusctl.core.workflows import write_workflows
 from tests.conftest import need
 
 REPO = Path(__file__).resolve().parents[2]

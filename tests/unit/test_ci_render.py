@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from cocusctl.core.ci import ACTIONS, render_workflows, write_workflows
 from cocusctl.core.config import load_config
 from cocusctl.core.errors import ConfigError
+from cocusctl.core.workflows import ACTIONS, render_workflows, write_workflows
 
 REPO = Path(__file__).resolve().parents[2]
 PINNED = re.compile(r"^(?P<action>[\w.-]+/[\w./-]+)@(?P<sha>[0-9a-f]{40})$")
@@ -89,7 +89,7 @@ def test_every_action_is_pinned_by_a_known_commit(tmp_path: Path, name: str) -> 
     assert uses
     for ref, tag in uses:
         assert PINNED.match(ref), f"{ref} is not pinned by a commit SHA"
-        assert known.get(ref) == tag, f"{ref} # {tag} is not in cocusctl.core.ci.ACTIONS"
+        assert known.get(ref) == tag, f"{ref} # {tag} is not in cocusctl.core.workflows.ACTIONS"
 
 
 @pytest.mark.parametrize("name", ["ci.yml", "release.yml"])

@@ -9,7 +9,7 @@ from cocusctl.cli.views.infra import rendered_files_table
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from cocusctl.core.ci import CiRenderResult
+    from cocusctl.core.workflows import CiRenderResult
 
 
 def ci_render_view(console: Console, result: CiRenderResult) -> None:
