@@ -1,6 +1,6 @@
 """`act` runs the CI workflow's lint-unit job for real, on this machine (`-P ubuntu-latest=-self-hosted`):
-the same ruff, mypy and pytest commands as the project's own CI, in a fresh copy of the working tree (with
-the shared test fixtures beside it, as CI has them).
+the same ruff, mypy and pytest commands as the project's own CI, in a fresh copy of the working tree (the
+shared test fixtures named to it by COCUS_SHARED_DIR).
 
 The job uses no remote action besides actions/checkout (which act handles locally), so nothing has to be
 cloned from GitHub. act's cache server stays off and its workspace lives in the test's temporary folder.
@@ -53,19 +53,20 @@ def test_act_runs_the_lint_and_unit_job(tmp_path: Path, shared_dir: Path) -> Non
                             text=True, timeout=60)
     assert listed.returncode == 0 and JOB in listed.stdout, listed.stderr[-2000:]
 
-    # The job runs in the copy itself (--bind), with the shared test fixtures beside it as in CI.
-    (tmp_path / "shared").symlink_to(shared_dir)
+    # act copies the repository into its own workspace; the shared test fixtures are named to the job.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COCUSCTL_", "PYTEST_"))}
     proc = subprocess.run(
-        [act, "push", "-W", ".github/workflows/ci.yml", "-j", JOB, "-P", "ubuntu-latest=-self-hosted", "--bind",
+        [act, "push", "-W", ".github/workflows/ci.yml", "-j", JOB, "-P", "ubuntu-latest=-self-hosted",
+         "--env", f"COCUS_SHARED_DIR={shared_dir}",
          "--action-offline-mode", "--no-cache-server", "--action-cache-path", str(tmp_path / "act")],
         cwd=repo, env=env, capture_output=True, text=True, timeout=1500,
     )
     log = proc.stdout + proc.stderr
     (tmp_path / "act.log").write_text(log)
     assert proc.returncode == 0 and "Job succeeded" in log, log[-6000:]
-    # The job really ran the project's commands in its own copy, not in this checkout.
-    assert (repo / ".venv" / "bin" / "cocusctl").is_file()
+    # The job really ran the project's commands in act's own copy, not in this checkout or the test's copy.
+    workspaces = list((tmp_path / "act").glob("*/hostexecutor/.venv/bin/cocusctl"))
+    assert len(workspaces) == 1 and not (repo / ".venv").exists()
     assert "All checks passed!" in log, "ruff did not run"
     assert "Success: no issues found" in log, "mypy did not run"
     assert " passed" in log and " failed" not in log, "pytest did not run"
