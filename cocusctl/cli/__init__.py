@@ -14,6 +14,7 @@ import typer
 from cocusctl import __version__
 from cocusctl.cli import (
     build,
+    ci,
     config_cmd,
     deploy,
     doctor,
@@ -100,6 +101,7 @@ app.add_typer(emulator.app, name="emulator")
 app.add_typer(monitoring.app, name="monitoring")
 app.add_typer(secrets.app, name="secrets")
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(ci.app, name="ci")
 app.command("doctor", help=doctor.doctor_command.__doc__)(doctor.doctor_command)
 
 

@@ -40,7 +40,7 @@ def cloudrun_environment(app_ctx: AppContext, target: str | None = None) -> tupl
     return environment, service
 
 
-def infra_phase(app_ctx: AppContext, environment: Environment, image: str, skip: bool) -> str:
+def infra_phase(app_ctx: AppContext, environment: Environment, image: str | None, skip: bool) -> str:
     """Run the infra phase (Terraform) before the release phase; returns a one-line summary."""
     from cocusctl.core.infra import describe_counts, run_infra_phase
 
