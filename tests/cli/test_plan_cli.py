@@ -32,15 +32,16 @@ def test_plan_with_changes_exits_12_and_prints_the_summary(runner: CliRunner, bu
     assert result.exit_code == 12, result.output
     lines = [" ".join(line.strip("│ ").split()) for line in result.stdout.splitlines() if line.startswith("│")]
     assert lines == [
+        "create │ terraform_data.ci_identity[0]",
         "create │ terraform_data.registry",
         "create │ terraform_data.runtime_sa",
         'create │ terraform_data.secret["cocus-rag-openai-api-key"]',
         "create │ terraform_data.service",
         "create │ terraform_data.service_release",
     ]
-    assert "plan fixture: 5 to create" in result.stdout
+    assert "plan fixture: 6 to create" in result.stdout
     assert f"saved plan: {build / 'terraform' / 'fixture' / 'tfplan'}" in result.stdout
-    assert "error: changes pending for fixture: 5 to create" in result.stderr
+    assert "error: changes pending for fixture: 6 to create" in result.stderr
     assert "→ terraform plan" in result.stderr
 
 
@@ -49,7 +50,7 @@ def test_plan_json_then_no_changes_after_apply(runner: CliRunner, build: Path, t
     envelope = json.loads(result.stdout)
     assert (result.exit_code, envelope["exit_code"], envelope["status"]) == (12, 12, "error")
     data = envelope["data"]
-    assert data["counts"] == {"create": 5, "update": 0, "replace": 0, "delete": 0}
+    assert data["counts"] == {"create": 6, "update": 0, "replace": 0, "delete": 0}
     assert data["has_changes"] is True and data["drift"] == []
     assert data["root_module"] == str(REPO / "tests" / "fixtures" / "terraform" / "cloudrun")
 
@@ -65,8 +66,14 @@ def test_plan_json_then_no_changes_after_apply(runner: CliRunner, build: Path, t
     assert envelope["status"] == "ok" and envelope["data"]["has_changes"] is False
     human = plan(runner)
     assert human.exit_code == 0 and "plan fixture: no changes" in human.stdout
-    # streamed terraform lines print as text, brackets included
-    assert "terraform_data.service: Refreshing state... [id=" in human.stderr
+    # Without a terminal, terraform's own lines go only to the plan log, not into the output.
+    assert "Refreshing state" not in human.stderr
+    plan_log = build / "terraform" / "fixture" / "plan.log"
+    assert "terraform_data.service: Refreshing state... [id=" in plan_log.read_text()
+    # -v streams every line, as text: brackets included.
+    verbose = runner.invoke(app, ["-v", "-c", str(EXAMPLE), "plan", "--env", "fixture"])
+    assert verbose.exit_code == 0
+    assert "terraform_data.service: Refreshing state... [id=" in verbose.stderr
 
 
 def test_failing_plan_exits_4_with_terraforms_error(
@@ -77,6 +84,10 @@ def test_failing_plan_exits_4_with_terraforms_error(
     assert result.exit_code == 4
     assert "error: terraform plan failed (exit 1): Error: Invalid value for variable" in result.stderr
     assert "Traceback" not in result.output
+    # The failing tool's tail and where its whole log is, without -v.
+    plan_log = build / "terraform" / "fixture" / "plan.log"
+    assert f"full log: {plan_log}" in result.stderr
+    assert "│ " in result.stderr and "Invalid value for variable" in plan_log.read_text()
 
 
 def test_no_terraform_on_path_exits_3_before_any_work(
