@@ -69,13 +69,19 @@ def deploy_command(
     skip_infra: Annotated[
         bool, typer.Option("--skip-infra", help="Skip the infra phase (Terraform render, plan, apply).")
     ] = False,
+    skip_quality_gate: Annotated[
+        bool, typer.Option("--skip-quality-gate",
+                           help="Move traffic without running the eval set first (recorded in the result).")
+    ] = False,
     yes: YesOption = False,
     output: OutputOption = None,
 ) -> None:
-    """Deploy an image by digest: infra phase, new no-traffic revision, smoke test, then traffic.
+    """Deploy an image by digest: infra phase, new no-traffic revision, smoke test, quality gate, then traffic.
 
-    Any failure after the release phase starts (not ready, smoke test, health check, timeout, Ctrl-C)
-    restores the traffic that served before and exits non-zero.
+    The quality gate runs the service's eval set on the candidate and on the serving revision and exits 11
+    when recall@k, MRR or p95 latency regress (`quality_gate` in cocus.yaml). Any failure after the release
+    phase starts (not ready, smoke test, quality gate, health check, timeout, Ctrl-C) restores the traffic
+    that served before and exits non-zero.
     """
     app_ctx = get_context(ctx, env=env, output=output_value(output))
     if yes:
@@ -101,7 +107,11 @@ def deploy_command(
             analyzer = canary_analyzer(environment.settings.analysis, api, namespace=environment.settings.project,
                                        service=service, prometheus=app_ctx.adapters.prometheus,
                                        reporter=app_ctx.reporter)
-        result = Deployer(api, app_ctx.reporter, analyzer=analyzer).deploy(plan)
+        from cocusctl.core.quality_gate import build_gate
+
+        gate, gate_result = build_gate(environment.settings.quality_gate, app_ctx.loaded.resolve_path, api.http_json,
+                                       plan.smoke_api_key, skip=skip_quality_gate, reporter=app_ctx.reporter)
+        result = Deployer(api, app_ctx.reporter, analyzer=analyzer, gate=gate, gate_result=gate_result).deploy(plan)
         result.infra = infra
         return result
 

@@ -32,6 +32,7 @@ from pydantic import (
 
 from cocusctl.core.canary import CanaryAnalysisSettings
 from cocusctl.core.errors import ConfigError, UsageError
+from cocusctl.core.quality_gate import QualityGateSettings
 
 CONFIG_FILE_NAME = "cocus.yaml"
 ENV_PREFIX = "COCUSCTL_"
@@ -462,6 +463,9 @@ class EnvironmentConfig(StrictModel):
     gke: GkeSettings = Field(default_factory=GkeSettings)
     analysis: CanaryAnalysisSettings = Field(
         default_factory=CanaryAnalysisSettings, description="metric-gated canary analysis (both targets)")
+    quality_gate: QualityGateSettings = Field(
+        default_factory=QualityGateSettings,
+        description="retrieval eval set on the candidate before traffic moves (both targets)")
     infra: InfraSettings = Field(default_factory=InfraSettings, description="Terraform inputs (issue #5)")
 
 

@@ -221,9 +221,11 @@ def emulator_process(home: object):  # noqa: ANN201 - a context manager yielding
 
 def write_config(path: object, endpoint: str, *, service: str, registry: str = REGISTRY,
                  environments: tuple[str, ...] = ("local-staging", "local-prod"),
-                 analysis: dict[str, object] | None = None, **cloudrun: object) -> None:
+                 analysis: dict[str, object] | None = None, quality_gate: dict[str, object] | None = None,
+                 **cloudrun: object) -> None:
     """A cocus.yaml whose environments (one GCP project each) target the emulator at `endpoint`; `analysis`
-    is each environment's canary analysis block."""
+    is each environment's canary analysis block, `quality_gate` its quality gate (off unless given: most
+    test images are not the RAG service)."""
     import json as _json
     from pathlib import Path
 
@@ -232,6 +234,7 @@ def write_config(path: object, endpoint: str, *, service: str, registry: str = R
     envs = {
         name: {"target": "cloudrun", "project": name, "region": "local", "infrastructure": False,
                "registry": {"url": f"{registry}/{name}", "insecure": True}, "cloudrun": settings,
+               "quality_gate": quality_gate if quality_gate is not None else {"enabled": False},
                **({"analysis": analysis} if analysis is not None else {})}
         for name in environments
     }

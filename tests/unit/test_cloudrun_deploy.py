@@ -90,6 +90,9 @@ class InMemoryCloudRun:
     def http(self, method, url, *, json_body=None, timeout=10.0, headers=None):
         return self.http_status
 
+    def http_json(self, method, url, *, json_body=None, timeout=10.0, headers=None):
+        return self.http_status, None
+
 
 def _plan(image: str, **settings) -> DeployPlan:
     s = CloudRunSettings(**{"step_pause_s": 0.0, "smoke_query": "q", **settings})

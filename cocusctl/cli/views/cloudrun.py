@@ -38,6 +38,10 @@ def deploy_view(console: Console, r: DeployResult) -> None:
     console.print(f"{r.service} ({r.environment}): {headline}; {state} {r.revision}, digest {r.digest}",
                   markup=False)
     console.print(f"url: {r.url}" + (f"   candidate: {r.candidate_url}" if r.candidate_url else ""))
+    if r.quality_gate is not None:
+        gate = r.quality_gate
+        console.print(f"quality gate: {gate.verdict}" + (f" ({gate.compared_with})" if gate.verdict != "skipped"
+                                                         else "") + f": {gate.summary()}", markup=False)
     traffic_table(console, "traffic before", r.traffic_before, empty="none (first deploy)")
     traffic_table(console, "traffic after", r.traffic_after)
 

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from cocusctl.core.canary import AnalysisResult
+from cocusctl.core.quality_gate import QualityGateResult
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,8 @@ class DeployResult(BaseModel):
     steps: list[str] = Field(default_factory=list)
     analysis: list[AnalysisResult] = Field(
         default_factory=list, description="metric-gated canary: candidate vs stable after each step's pause")
+    quality_gate: QualityGateResult | None = Field(
+        None, description="eval set on the candidate vs the serving revision, before traffic moved")
     infra: str | None = Field(None, description="what the infra phase did before the release phase")
     duration_s: float = 0.0
 
