@@ -78,11 +78,15 @@ def status_view(console: Console, r: StatusResult) -> None:
         table.add_column(col, no_wrap=True)
     table.add_column("digest", no_wrap=True)
     table.add_column("reqs", justify="right")
+    with_index = any(rev.index_version for rev in r.revisions)
+    if with_index:
+        table.add_column("index / model", no_wrap=True)
     for rev in r.revisions:
+        index = [f"{rev.index_version or '-'} / {rev.embedding_model or '-'}"] if with_index else []
         table.add_row(
             rev.name, {True: "yes", False: "FAILED", None: "..."}[rev.ready], f"{rev.percent}%",
             ",".join(rev.tags), _short_digest(rev.digest) or rev.image,
-            "" if rev.requests is None else str(rev.requests),
+            "" if rev.requests is None else str(rev.requests), *index,
         )
     console.print(table)
     traffic_table(console, "traffic", r.traffic)

@@ -167,6 +167,8 @@ class RevisionRow(BaseModel):
     tags: list[str] = Field(default_factory=list)
     conditions: list[ConditionRow] = Field(default_factory=list)
     requests: int | None = Field(None, description="requests served (emulator only)")
+    index_version: str | None = Field(None, description="the revision's retrieval index (its /version), if reachable")
+    embedding_model: str | None = Field(None, description="the model that embedded that index: name@sha256[:12]")
 
 
 class StatusResult(BaseModel):
