@@ -155,3 +155,16 @@ def test_chunk_vectors_are_reused_only_for_the_same_chunks_and_model(tmp_path, c
                    "--max-words", "60", "--vectors", str(vectors)])
     err = capsys.readouterr().err
     assert rc == 2 and "computed for other chunks or another model" in err and not other.exists()
+
+
+def test_sources_are_distinct_pages_each_with_its_best_chunk(index_dir, onnx_model) -> None:
+    index = Index.load(index_dir, OnnxEmbedder(onnx_model))
+    for mode in ("bm25", "dense", "hybrid"):
+        hits = index.search("How do I create a virtual environment with venv?", top_k=5, mode=mode)
+        docs = [h.chunk.doc_id for h in hits]
+        assert len(docs) == len(set(docs)) and docs[0] == "library/venv.html", (mode, docs)
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    best = index.search("python3 -m venv /path/to/new/virtual/environment", top_k=1, mode="bm25")[0]
+    venv_chunks = [i for i, c in enumerate(index.chunks) if c.doc_id == "library/venv.html"]
+    scores = index.bm25.scores("python3 -m venv /path/to/new/virtual/environment")
+    assert best.chunk_id == max(venv_chunks, key=lambda i: scores[i])  # the page's best chunk represents it

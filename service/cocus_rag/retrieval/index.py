@@ -59,6 +59,8 @@ class IndexLoadError(RuntimeError):
 
 @dataclass
 class Hit:
+    """One source: a page's best chunk. ``score`` and the ranks are the page's (fused RRF, per channel)."""
+
     chunk_id: int
     chunk: Chunk
     score: float
@@ -159,6 +161,13 @@ class Index:
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.embedder = embedder
         self.manifest = manifest
+        # chunks grouped by document: per-document maxima are one reduceat over a permuted score vector
+        doc_of = (np.asarray(chunks.doc_idx, dtype=np.int64) if isinstance(chunks, ChunkStore)
+                  else np.unique([c.doc_id for c in chunks], return_inverse=True)[1])
+        self._by_doc = np.argsort(doc_of, kind="stable")
+        bounds = np.flatnonzero(np.diff(doc_of[self._by_doc])) + 1
+        self._doc_starts = np.concatenate(([0], bounds)).astype(np.int64)
+        self._doc_ends = np.concatenate((bounds, [len(doc_of)])).astype(np.int64)
 
     # -- properties ------------------------------------------------------------
     @property
@@ -207,7 +216,7 @@ class Index:
             "documents": len(docs),
             "chunks": len(chunks),
             "bm25_terms": len(bm25.terms),
-            "fusion": f"rrf(k={RRF_K})",
+            "fusion": f"documents: rrf(k={RRF_K}) of the BM25 and dense page rankings (page = best chunk)",
             "build_seconds": round(time.perf_counter() - t0, 2),
         }
         return cls(ChunkStore.from_chunks(chunks), bm25, vectors, embedder, manifest)
@@ -256,27 +265,50 @@ class Index:
                 for i, q in enumerate(queries)]
 
     def _rank(self, query: str, dense: np.ndarray | None, top_k: int, mode: Mode, candidates: int) -> list[Hit]:
-        bm25_rank: dict[int, int] = {}
-        dense_rank: dict[int, int] = {}
-        rankings: list[np.ndarray] = []
-        scores: np.ndarray | None = None
+        """Rank documents, answer with each one's best chunk.
+
+        A channel (BM25, dense) ranks documents by their best chunk; the hybrid fuses the two document
+        rankings with RRF, so a page counts when BM25 and the dense model agree on it even through
+        different chunks. Each of the ``top_k`` pages is represented by its chunk with the best
+        chunk-level RRF (or channel score): the sources are distinct pages, not three passages of one.
+        """
+        channels: list[tuple[str, np.ndarray]] = []
         if mode != "dense":
-            s = self.bm25.scores(query)
-            top = _top(s, candidates)
-            top = top[s[top] > 0]
-            bm25_rank = {int(c): r + 1 for r, c in enumerate(top)}
-            rankings.append(top)
-            scores = s
+            b = self.bm25.scores(query)
+            channels.append(("bm25", np.where(b > 0, b, -np.inf)))
         if dense is not None:
-            top = _top(dense, candidates)
-            dense_rank = {int(c): r + 1 for r, c in enumerate(top)}
-            rankings.append(top)
-            scores = dense
+            channels.append(("dense", dense))
+        doc_rankings = {name: self._doc_ranking(s, candidates) for name, s in channels}
+        doc_rank = {name: {int(d): r + 1 for r, d in enumerate(ranking)} for name, ranking in doc_rankings.items()}
         if mode == "hybrid":
-            fused = rrf(rankings)
+            fused = rrf(list(doc_rankings.values()))
             ordered = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:top_k]
         else:
-            assert scores is not None
-            ordered = [(int(c), float(scores[c])) for c in rankings[0][:top_k]]
-        return [Hit(cid, self.chunks[cid], score, bm25_rank.get(cid), dense_rank.get(cid))
-                for cid, score in ordered]
+            name, s = channels[0]
+            best = self._doc_best(s)
+            ordered = [(int(d), float(best[d])) for d in doc_rankings[name][:top_k]]
+        chunk_tops = [_top(s, candidates) for _, s in channels]
+        chunk_scores = rrf([top[np.isfinite(s[top])] for top, (_, s) in zip(chunk_tops, channels, strict=True)])
+        hits = []
+        for doc, score in ordered:
+            cid = self._representative(doc, chunk_scores, channels)
+            hits.append(Hit(cid, self.chunks[cid], score, doc_rank.get("bm25", {}).get(doc),
+                            doc_rank.get("dense", {}).get(doc)))
+        return hits
+
+    def _doc_best(self, scores: np.ndarray) -> np.ndarray:
+        return np.maximum.reduceat(scores[self._by_doc], self._doc_starts)
+
+    def _doc_ranking(self, scores: np.ndarray, n: int) -> np.ndarray:
+        best = self._doc_best(scores)
+        top = _top(best, n)
+        return top[np.isfinite(best[top])]
+
+    def _representative(self, doc: int, chunk_scores: dict[int, float],
+                        channels: list[tuple[str, np.ndarray]]) -> int:
+        members = self._by_doc[self._doc_starts[doc]:self._doc_ends[doc]]
+        fused = [(chunk_scores[int(c)], int(c)) for c in members if int(c) in chunk_scores]
+        if fused:
+            return max(fused)[1]
+        s = channels[-1][1]  # outside every top list: the doc's best chunk in the last channel (dense if any)
+        return int(members[int(np.argmax(s[members]))])
