@@ -134,7 +134,7 @@ def service_image(docker_engine, local_registry, base_image, trivy_bin) -> dict:
     """The real service image, built, scanned and pushed once per session by `cocusctl build --env local`.
 
     Returns the build's JSON data (image, digest, pushed_ref, image_id, scan, reports, …). Slow when cold:
-    the build installs the service's dependencies, distils its model and indexes its corpus.
+    the build installs the service's dependencies, exports its model and embeds and indexes its corpus.
     """
     import json
     import sys

@@ -1,4 +1,4 @@
-"""``python -m cocus_rag`` / ``cocus-rag``: serve, build-index, distill, healthcheck."""
+"""``python -m cocus_rag`` / ``cocus-rag``: serve, export-model, embed-chunks, build-index, healthcheck."""
 
 from __future__ import annotations
 
