@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 DEFAULT_IMAGE = "cocus-rag:dev"
 API_KEY = "bench-key-not-secret"
-QUESTIONS = [json.loads(line)["question"] for line in (ROOT / "service" / "eval" / "questions.jsonl").read_text().splitlines()
-             if line.strip()]
+QUESTIONS = [json.loads(line)["question"] for name in ("questions", "paraphrased_dev", "paraphrased_heldout")
+             for line in (ROOT / "service" / "eval" / f"{name}.jsonl").read_text().splitlines() if line.strip()]
 
 
 def free_port() -> int:
