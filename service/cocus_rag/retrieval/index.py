@@ -32,6 +32,9 @@ Mode = Literal["hybrid", "bm25", "dense"]
 MODES: tuple[Mode, ...] = ("hybrid", "bm25", "dense")
 FORMAT = 4
 RRF_K = 60
+# The dense ranking counts twice in the fusion: chosen on the dev questions (q01–q70, d01–d30) among dense
+# weights 1, 1.5, 2, 3 (and BM25 depths 10/20/50); see docs/decisions.md.
+DENSE_WEIGHT = 2.0
 
 
 class Embedder(Protocol):
@@ -85,11 +88,11 @@ def index_version(corpus_fp: str, model_fp: str, params: ChunkingParams) -> str:
     return h.hexdigest()[:16]
 
 
-def rrf(rankings: list[np.ndarray], k: int = RRF_K) -> dict[int, float]:
+def rrf(rankings: list[np.ndarray], k: int = RRF_K, weights: list[float] | None = None) -> dict[int, float]:
     fused: dict[int, float] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
         for rank, cid in enumerate(ranking.tolist()):
-            fused[cid] = fused.get(cid, 0.0) + 1.0 / (k + rank + 1)
+            fused[cid] = fused.get(cid, 0.0) + weight / (k + rank + 1)
     return fused
 
 
@@ -216,7 +219,7 @@ class Index:
             "documents": len(docs),
             "chunks": len(chunks),
             "bm25_terms": len(bm25.terms),
-            "fusion": f"documents: rrf(k={RRF_K}) of the BM25 and dense page rankings (page = best chunk)",
+            "fusion": f"pages: rrf(k={RRF_K}, bm25 x1, dense x{DENSE_WEIGHT:g}) of the page rankings (page = best chunk)",
             "build_seconds": round(time.perf_counter() - t0, 2),
         }
         return cls(ChunkStore.from_chunks(chunks), bm25, vectors, embedder, manifest)
@@ -268,8 +271,8 @@ class Index:
         """Rank documents, answer with each one's best chunk.
 
         A channel (BM25, dense) ranks documents by their best chunk; the hybrid fuses the two document
-        rankings with RRF, so a page counts when BM25 and the dense model agree on it even through
-        different chunks. Each of the ``top_k`` pages is represented by its chunk with the best
+        rankings with RRF (dense weighted ``DENSE_WEIGHT``), so a page counts when BM25 and the dense
+        model agree on it even through different chunks. Each of the ``top_k`` pages is represented by its chunk with the best
         chunk-level RRF (or channel score): the sources are distinct pages, not three passages of one.
         """
         channels: list[tuple[str, np.ndarray]] = []
@@ -281,7 +284,7 @@ class Index:
         doc_rankings = {name: self._doc_ranking(s, candidates) for name, s in channels}
         doc_rank = {name: {int(d): r + 1 for r, d in enumerate(ranking)} for name, ranking in doc_rankings.items()}
         if mode == "hybrid":
-            fused = rrf(list(doc_rankings.values()))
+            fused = rrf([doc_rankings["bm25"], doc_rankings["dense"]], weights=[1.0, DENSE_WEIGHT])
             ordered = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:top_k]
         else:
             name, s = channels[0]
