@@ -54,6 +54,15 @@ def wait_ready(port: int, timeout: float = 60.0, interval: float = 0.01) -> floa
     raise TimeoutError(f"/readyz on 127.0.0.1:{port} not 200 after {timeout}s")
 
 
+def container_cpu_seconds(cid: str) -> float:
+    """CPU time (user + system, all threads) the container's server process has used so far."""
+    import os
+
+    pid = docker("inspect", "-f", "{{.State.Pid}}", cid)
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def stop_container(cid: str) -> None:
     docker("stop", "-t", "10", cid, check=False)
 
