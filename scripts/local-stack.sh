@@ -311,8 +311,10 @@ up_trivy() {
 up_terraform() {  # checked only: no Terraform download is possible on this kind of machine
     step_start
     local version
+    local minimum  # the modules' own required_version, the one cocusctl checks too
+    minimum=$(sed -n 's/.*required_version *= *"\(>= *[0-9.]*\)".*/\1/p' "$(dirname "$0")/../terraform/shared/versions.tf")
     version=$(terraform version 2>/dev/null | sed -n 's/^Terraform v//p' | head -n 1)
-    [ -n "$version" ] || die "terraform not found on PATH; install Terraform >= 1.5 (https://developer.hashicorp.com/terraform/install)"
+    [ -n "$version" ] || die "terraform not found on PATH; install Terraform $minimum (https://developer.hashicorp.com/terraform/install)"
     report terraform ok "$version at $(command -v terraform)"
 }
 

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from cocusctl.core.ci import in_ci
 from cocusctl.core.errors import CocusError, ExitCode
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ def make_console(*, stderr: bool, no_color: bool) -> Console:
 
 
 def interactive(console: Console) -> bool:
-    return console.is_terminal and not os.environ.get("CI")
+    return console.is_terminal and not in_ci()
 
 
 class RichReporter:

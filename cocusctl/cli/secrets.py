@@ -52,17 +52,10 @@ def set_command(
     app_ctx = get_context(ctx, env=env, output=output_value(output))
 
     def action() -> object:
-        from cocusctl.adapters.secret_manager import SecretManager
         from cocusctl.core.secrets import set_secret
 
         environment = app_ctx.environment()
         value = _read_value(from_file)
-        return set_secret(
-            environment,
-            name,
-            value,
-            app_ctx.reporter,
-            lambda e: SecretManager(e.settings.project, endpoint=e.settings.infra.secret_manager_endpoint),
-        )
+        return set_secret(environment, name, value, app_ctx.reporter, app_ctx.adapters.secret_manager)
 
     app_ctx.run("secrets set", action, secret_view)

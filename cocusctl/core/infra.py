@@ -30,6 +30,10 @@ from cocusctl.core.reporting import Reporter
 Action = Literal["create", "update", "replace", "delete", "read", "no-op"]
 CHANGE_ACTIONS: tuple[Action, ...] = ("create", "update", "replace", "delete")
 PLAN_FILE = "tfplan"
+# The oldest terraform the modules accept (their `required_version`): validations that refer to other
+# variables need 1.9. The adapter checks it before any work; doctor and the set-up scripts name it.
+TERRAFORM_MIN_VERSION = (1, 9)
+TERRAFORM_INSTALL_HINT = f"install Terraform >= {'.'.join(map(str, TERRAFORM_MIN_VERSION))}"
 
 
 class TerraformRunner(Protocol):
@@ -211,7 +215,16 @@ def plan_environment(
     return summary, tf, paths
 
 
+def describe_counts(summary: PlanSummary) -> str:
+    parts = [f"{n} to {a}" for a, n in summary.counts.items() if n]
+    if summary.output_changes and not parts:
+        parts.append(f"{len(summary.output_changes)} output(s) to change")
+    return ", ".join(parts) or "no changes"
+
+
 class InfraResult(BaseModel):
+    """What the infra phase of a deploy did: skipped (why), or the plan and whether it was applied."""
+
     environment: str
     skipped: bool = False
     reason: str | None = None
@@ -219,12 +232,12 @@ class InfraResult(BaseModel):
     applied: bool = False
     outputs: dict[str, Any] = {}
 
-
-def describe_counts(summary: PlanSummary) -> str:
-    parts = [f"{n} to {a}" for a, n in summary.counts.items() if n]
-    if summary.output_changes and not parts:
-        parts.append(f"{len(summary.output_changes)} output(s) to change")
-    return ", ".join(parts) or "no changes"
+    def describe(self) -> str:
+        if self.skipped:
+            return f"skipped ({self.reason})"
+        if self.applied and self.plan is not None:
+            return f"applied: {describe_counts(self.plan)}"
+        return "up to date"
 
 
 def run_infra_phase(

@@ -153,7 +153,7 @@ def render_context(loaded: LoadedConfig, environment: Environment, *, image: str
     """The resolved config as plain data, plus the values derived from it."""
     settings = environment.settings
     infra = settings.infra
-    service_name = settings.cloudrun.service or loaded.config.service.name
+    service_name = environment.service_name
     state = infra.state
     state_data: dict[str, Any] = {"backend": state.backend}
     if state.backend == "gcs":

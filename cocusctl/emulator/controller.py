@@ -135,9 +135,6 @@ class Controller:
     def _public(resource: Json) -> Json:
         return {k: v for k, v in resource.items() if not k.startswith("_")}
 
-    def public_operation(self, op: Json) -> Json:
-        return self._public(op)
-
     def get_operation(self, name: str) -> Json:
         op = self.state.operations.get(name)
         if op is None:

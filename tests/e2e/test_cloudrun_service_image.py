@@ -35,7 +35,7 @@ def _query(url: str, question: str) -> dict:
 
 
 def test_service_image_on_the_emulator(tmp_path, monkeypatch, docker_engine, local_registry, image):
-    from cocusctl.emulator.testing import LoadGenerator, emulator_process, write_config
+    from tests.support.cloudrun import LoadGenerator, emulator_process, write_config
 
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COCUS_SMOKE_API_KEY", API_KEY)

@@ -18,7 +18,7 @@ PARENT = "projects/emu-test/locations/europe-west1"
 
 @pytest.fixture(scope="module")
 def images(docker_engine, local_registry, base_image):
-    from cocusctl.emulator.testing import build_test_image
+    from tests.support.cloudrun import build_test_image
 
     return {
         "v1": build_test_image("v1", registry=local_registry),
@@ -30,7 +30,7 @@ def images(docker_engine, local_registry, base_image):
 
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory, images):
-    from cocusctl.emulator.testing import emulator_process
+    from tests.support.cloudrun import emulator_process
 
     home = tmp_path_factory.mktemp("emu-api")
     with emulator_process(home) as info:
@@ -243,7 +243,7 @@ def test_crashing_revision_fails_with_conditions_and_gets_no_traffic(clients, im
 def test_state_survives_a_restart(tmp_path, images):
     from cocusctl.adapters.cloudrun import CloudRun
     from cocusctl.core.cloudrun.model import RevisionSpec, TrafficEntry
-    from cocusctl.emulator.testing import emulator_process
+    from tests.support.cloudrun import emulator_process
 
     home = tmp_path / "emu"
     with emulator_process(home) as info:

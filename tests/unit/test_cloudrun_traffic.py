@@ -6,9 +6,9 @@ import pytest
 
 from cocusctl.core.cloudrun import traffic as tr
 from cocusctl.core.cloudrun.deploy import revision_name
-from cocusctl.core.cloudrun.images import parse_image_ref
 from cocusctl.core.cloudrun.model import RevisionInfo, RevisionSpec, ServiceState, TrafficEntry, TrafficStatus
 from cocusctl.core.errors import UsageError
+from cocusctl.core.images import ImageRef
 
 T = TrafficEntry
 DIGEST = "sha256:" + "ab" * 32
@@ -99,10 +99,10 @@ def test_revision_name_is_deterministic_from_digest_and_config():
 ])
 def test_image_refs_must_be_pinned_by_digest(ref):
     with pytest.raises(UsageError, match="malformed image reference"):
-        parse_image_ref(ref)
+        ImageRef.pinned(ref)
 
 
 def test_image_ref_with_tag_and_digest():
-    ref = parse_image_ref(f"europe-west1-docker.pkg.dev/p/repo/cocus-rag:v1@{DIGEST}")
+    ref = ImageRef.pinned(f"europe-west1-docker.pkg.dev/p/repo/cocus-rag:v1@{DIGEST}")
     assert (ref.registry, ref.repository, ref.digest) == ("europe-west1-docker.pkg.dev", "p/repo/cocus-rag", DIGEST)
     assert ref.ref == f"europe-west1-docker.pkg.dev/p/repo/cocus-rag@{DIGEST}"

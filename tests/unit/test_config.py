@@ -181,3 +181,20 @@ def test_env_variable_reaches_hyphenated_environment_and_keeps_map_key_case(tmp_
 def test_env_variable_for_an_unknown_environment_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"environments: no entry 'stagin' \(configured: local\)"):
         load_config(environ={"COCUSCTL_ENVIRONMENTS__STAGIN__PROJECT": "x"}, cwd=tmp_path)
+
+
+def test_string_settings_keep_numeric_looking_values_from_the_environment(tmp_path: Path) -> None:
+    environ = {
+        "COCUSCTL_ENVIRONMENTS__LOCAL__CLOUDRUN__ENV__X": "11609",
+        "COCUSCTL_ENVIRONMENTS__LOCAL__PROJECT": "0123",
+        "COCUSCTL_REGISTRY__PASSWORD": "007",
+        "COCUSCTL_SERVICE__SIZE_BUDGET_MB": "300",  # an int field still gets a number
+        "COCUSCTL_ENVIRONMENTS__LOCAL__CLOUDRUN__CANARY_STEPS": "[25, 100]",  # and a list field a list
+    }
+    loaded = load_config(environ=environ, cwd=tmp_path)
+    env = loaded.environment("local")
+    assert env.settings.cloudrun.env == {"X": "11609"}
+    assert env.settings.project == "0123"
+    assert loaded.config.registry.password is not None and loaded.config.registry.password.get_secret_value() == "007"
+    assert loaded.config.service.size_budget_mb == 300
+    assert env.settings.cloudrun.canary_steps == [25, 100]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from cocusctl.core.infra import InfraResult, PlanSummary
+    from cocusctl.core.infra import PlanSummary
     from cocusctl.core.render import RenderResult
     from cocusctl.core.secrets import SecretVersionResult
 
@@ -58,17 +58,6 @@ def plan_view(console: Console, summary: PlanSummary) -> None:
             drift.add_row(change.action, escape(change.address))
         console.print(drift)
     console.print(f"saved plan: {summary.plan_file}")
-
-
-def infra_view(console: Console, result: InfraResult) -> None:
-    if result.skipped:
-        console.print(f"infra phase skipped for {result.environment} ({result.reason})")
-        return
-    if result.plan is not None:
-        plan_view(console, result.plan)
-    console.print("applied" if result.applied else "nothing applied")
-    for name, value in sorted(result.outputs.items()):
-        console.print(f"{name} = {value}")
 
 
 def secret_view(console: Console, result: SecretVersionResult) -> None:

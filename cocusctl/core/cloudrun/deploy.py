@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING
 
 from cocusctl.core.cloudrun import traffic as tr
 from cocusctl.core.cloudrun.api import CloudRunApi, RevisionNotReady
-from cocusctl.core.cloudrun.images import ImageRef
-from cocusctl.core.cloudrun.model import DeployResult, RevisionInfo, RevisionSpec, ServiceState, TrafficEntry
+from cocusctl.core.cloudrun.model import RevisionInfo, RevisionSpec, ServiceState, TrafficEntry
 from cocusctl.core.errors import CocusError, DeployError, Interrupted, OperationTimeout
+from cocusctl.core.images import ImageRef
+from cocusctl.core.release.results import DeployResult
 from cocusctl.core.reporting import Reporter
 
 if TYPE_CHECKING:
@@ -206,7 +207,7 @@ class Deployer:
                                       f"instead of {percent} %")
                 steps_done.append(str(percent))
                 if percent < 100 and i < len(steps) - 1:
-                    self._hold(plan, tag_url, state.uri)
+                    self._hold(plan, tag_url)
         except KeyboardInterrupt:
             restored = self._restore(plan, before) if touched else current
             raise Interrupted(
@@ -278,7 +279,7 @@ class Deployer:
                 got = f"HTTP {status}" if status else "no answer"
                 raise DeployError(f"smoke test failed: {method} {path} on revision {plan.spec.revision} gave {got}")
 
-    def _hold(self, plan: DeployPlan, tag_url: str, service_url: str) -> None:
+    def _hold(self, plan: DeployPlan, tag_url: str) -> None:
         """Pause between canary steps, checking the candidate's health all along."""
         deadline = time.monotonic() + plan.step_pause_s
         self.reporter.info(f"holding {plan.step_pause_s:g}s with health checks")

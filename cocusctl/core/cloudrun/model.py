@@ -1,11 +1,8 @@
-"""Typed values the lifecycle works with, and the results the CLI renders (human and JSON)."""
+"""Typed values the Cloud Run lifecycle works with (the results it returns are in `core.release.results`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
-
-from pydantic import BaseModel, Field
 
 
 @dataclass(frozen=True)
@@ -104,85 +101,3 @@ class ServiceState:
     def pinned_traffic(self) -> list[TrafficEntry]:
         """The traffic that serves now, with LATEST resolved to its revision (safe to restore)."""
         return [TrafficEntry(s.revision, s.percent, s.tag) for s in self.statuses]
-
-
-# ------------------------------------------------------------------ results (rendered by the CLI)
-class TrafficRow(BaseModel):
-    revision: str
-    percent: int
-    tag: str | None = None
-    url: str | None = None
-
-
-class ConditionRow(BaseModel):
-    type: str
-    state: str
-    message: str = ""
-
-
-class DeployResult(BaseModel):
-    environment: str
-    target: Literal["cloudrun", "gke"] = "cloudrun"
-    service: str
-    revision: str
-    image: str
-    digest: str
-    outcome: Literal["deployed", "unchanged", "failed"] = "deployed"
-    created: bool = Field(description="a new revision was created (false: it already existed)")
-    changed: bool = Field(description="traffic changed")
-    strategy: str
-    url: str
-    candidate_url: str | None = None
-    traffic_before: list[TrafficRow]
-    traffic_after: list[TrafficRow]
-    steps: list[str] = Field(default_factory=list)
-    infra: str | None = Field(None, description="what the infra phase did before the release phase")
-    duration_s: float = 0.0
-
-
-class TrafficResult(BaseModel):
-    environment: str
-    action: Literal["split-traffic", "rollback"] = "split-traffic"
-    target: Literal["cloudrun", "gke"] = "cloudrun"
-    service: str
-    changed: bool
-    traffic_before: list[TrafficRow]
-    traffic_after: list[TrafficRow]
-
-
-class RevisionRow(BaseModel):
-    name: str
-    image: str
-    digest: str | None = None
-    created: str | None = None
-    ready: bool | None = None
-    percent: int = 0
-    tags: list[str] = Field(default_factory=list)
-    conditions: list[ConditionRow] = Field(default_factory=list)
-    requests: int | None = Field(None, description="requests served (emulator only)")
-
-
-class StatusResult(BaseModel):
-    """Target-neutral status: GKE fills the same schema (revisions = ReplicaSets/releases)."""
-
-    schema_version: int = 1
-    environment: str
-    target: Literal["cloudrun", "gke"]
-    service: str
-    exists: bool
-    url: str | None = None
-    ready: bool | None = None
-    conditions: list[ConditionRow] = Field(default_factory=list)
-    revisions: list[RevisionRow] = Field(default_factory=list)
-    traffic: list[TrafficRow] = Field(default_factory=list)
-
-
-class PromoteResult(BaseModel):
-    source_environment: str
-    target_environment: str
-    source_revision: str
-    digest: str
-    source_image: str
-    target_image: str
-    differences: list[str]
-    deploy: DeployResult

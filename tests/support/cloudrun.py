@@ -1,4 +1,4 @@
-"""Helpers for tests and benchmarks: tiny test images built on the local base image, pushed by digest.
+"""Test support for the Cloud Run tests and benchmarks: tiny test images built on the local base image.
 
 The test app is a stdlib HTTP server that listens on `$PORT` and answers `/readyz`, `/v1/query` and `/`
 with its `K_REVISION`, so a test can see which revision served each request. `APP_MODE=crash` exits at

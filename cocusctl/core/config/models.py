@@ -1,0 +1,196 @@
+"""The models of cocus.yaml: service, registry, scan policy, environments and their targets."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from cocusctl.core.config.base import NAME, Severity, StrictModel, Target
+from cocusctl.core.config.infra import InfraSettings
+from cocusctl.core.images import REGISTRY_URL
+from cocusctl.core.net import is_loopback
+
+
+def _critical_and_high() -> list[Severity]:
+    return ["CRITICAL", "HIGH"]
+
+
+class RegistryConfig(StrictModel):
+    """Where images are pushed: an Artifact Registry Docker repository or any OCI registry."""
+
+    url: str = Field(
+        "127.0.0.1:5000/cocus",
+        description="HOST[:PORT]/PATH, e.g. europe-west1-docker.pkg.dev/my-project/my-repo",
+    )
+    insecure: bool = Field(False, description="plain HTTP; only allowed for loopback registries")
+    username: str | None = Field(None, description="for plain registries; Artifact Registry uses ADC")
+    password: SecretStr | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url_shape(cls, value: str) -> str:
+        value = value.removeprefix("https://").removeprefix("http://").rstrip("/")
+        if not REGISTRY_URL.match(value):
+            raise ValueError(f"expected HOST[:PORT]/REPOSITORY (lower-case path), got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _insecure_only_on_loopback(self) -> RegistryConfig:
+        if self.insecure and not is_loopback(self.host):
+            raise ValueError(f"insecure (plain HTTP) registries are only allowed on loopback, not {self.host!r}")
+        return self
+
+    @property
+    def host(self) -> str:
+        match = REGISTRY_URL.match(self.url)
+        assert match is not None
+        return match["host"]
+
+    @property
+    def netloc(self) -> str:
+        return self.url.split("/", 1)[0]
+
+    @property
+    def repository(self) -> str:
+        return self.url.split("/", 1)[1]
+
+    @property
+    def is_artifact_registry(self) -> bool:
+        return self.host.endswith("-docker.pkg.dev")
+
+
+class ServiceConfig(StrictModel):
+    """The service image: what to build and how big it may be."""
+
+    name: str = Field("cocus-rag", pattern=NAME, description="service name (Cloud Run service, Helm release)")
+    context: Path = Field(Path("."), description="build context, relative to the config file")
+    dockerfile: Path = Field(Path("service/Dockerfile"), description="relative to the build context")
+    image: str = Field("cocus-rag", pattern=r"^[a-z0-9]+([._/-][a-z0-9]+)*$", description="image name")
+    size_budget_mb: int = Field(400, gt=0, description="fail the build when the image is larger")
+    build_args: dict[str, str] = Field(default_factory=dict)
+
+
+class AcceptedFinding(StrictModel):
+    """A finding accepted on purpose: it needs a reason and lapses at its expiry date."""
+
+    id: str = Field(min_length=1)
+    reason: str = Field(min_length=1)
+    expires: date
+
+
+class ScanPolicy(StrictModel):
+    """The Trivy gate. Defaults: fixable CRITICAL/HIGH vulnerabilities, any secret, CRITICAL/HIGH misconfig."""
+
+    fail_on: list[Severity] = Field(default_factory=_critical_and_high)
+    ignore_unfixed: bool = Field(True, description="list vulnerabilities without a fixed version, don't fail")
+    fail_on_secrets: bool = True
+    misconfig_fail_on: list[Severity] = Field(default_factory=_critical_and_high)
+    accepted: list[AcceptedFinding] = Field(default_factory=list)
+    ignore_file: Path | None = Field(None, description="YAML list of {id, reason, expires}")
+    allow_missing_vuln_db: bool = Field(
+        False, description="pass the gate when Trivy's vulnerability DB is unavailable (reported loudly)"
+    )
+    timeout_s: int = Field(900, gt=0)
+
+
+class CloudRunSettings(StrictModel):
+    """Cloud Run target settings."""
+
+    service: str | None = Field(None, pattern=NAME, description="defaults to service.name")
+    api_endpoint: str | None = Field(
+        None,
+        description="Admin API endpoint; unset = real Cloud Run, http://127.0.0.1:N or `emulator` = the local "
+        "emulator (`emulator` = the one `cocusctl emulator start` runs)",
+    )
+    # --- release strategy (deploy) ---
+    strategy: Literal["all", "canary"] = Field("all", description="traffic after the smoke test: all at once or canary")
+    canary_steps: list[int] = Field(
+        default_factory=lambda: [10, 50, 100], description="canary percentages, increasing, ending at 100"
+    )
+    step_pause_s: float = Field(30.0, ge=0, description="pause between canary steps, with health checks")
+    ready_timeout_s: float = Field(300.0, gt=0, description="wait this long for the new revision to be Ready")
+    smoke_paths: list[str] = Field(
+        default_factory=lambda: ["/readyz"], description="GET on the candidate's tag URL; each must answer 2xx"
+    )
+    smoke_query: str | None = Field(
+        "What does the service do?", description="one real POST /v1/query {question} on the tag URL; null: skip"
+    )
+    smoke_api_key_env: str | None = Field(
+        "COCUS_SMOKE_API_KEY",
+        description="local environment variable whose value is sent as X-API-Key with the smoke query (never printed)",
+    )
+    candidate_tag: str = Field("candidate", pattern=r"^[a-z]([-a-z0-9]{0,44}[a-z0-9])?$")
+    # --- the revision template ---
+    env: dict[str, str] = Field(default_factory=dict, description="plain environment variables")
+    secrets: dict[str, str] = Field(
+        default_factory=dict, description="ENVNAME: SECRET[:VERSION] from Secret Manager (VERSION pins it)"
+    )
+    memory: str = Field("1Gi", pattern=r"^\d+(Mi|Gi)$")
+    cpu: str = Field("1", pattern=r"^(\d+|\d+m)$")
+    container_port: int = Field(8080, ge=1, le=65535)
+    min_instances: int = Field(0, ge=0)
+    max_instances: int = Field(10, ge=1)
+    concurrency: int = Field(80, ge=1, le=1000)
+    request_timeout_s: int = Field(300, ge=1, le=3600)
+    startup_probe_path: str | None = Field("/readyz", description="HTTP startup probe; null = TCP")
+
+    @field_validator("canary_steps")
+    @classmethod
+    def _steps_increase_to_100(cls, steps: list[int]) -> list[int]:
+        if not steps or steps[-1] != 100 or any(not 0 < s <= 100 for s in steps) or steps != sorted(set(steps)):
+            raise ValueError("canary_steps must be increasing percentages between 1 and 100, ending at 100")
+        return steps
+
+
+class GkeSettings(StrictModel):
+    """GKE target settings."""
+
+    cluster: str | None = None
+    namespace: str = Field("default", pattern=NAME)
+
+
+class EnvironmentConfig(StrictModel):
+    target: Target = "cloudrun"
+    project: str = Field("local", description="GCP project id")
+    region: str = Field("local", description="GCP region")
+    registry: RegistryConfig | None = Field(None, description="defaults to the top-level registry")
+    scan: ScanPolicy | None = Field(None, description="defaults to the top-level scan policy")
+    infrastructure: bool = Field(True, description="run the Terraform phase on deploy")
+    build_args: dict[str, str] = Field(
+        default_factory=dict, description="image build arguments for this environment, over service.build_args"
+    )
+    cloudrun: CloudRunSettings = Field(default_factory=CloudRunSettings)
+    gke: GkeSettings = Field(default_factory=GkeSettings)
+    infra: InfraSettings = Field(default_factory=InfraSettings, description="Terraform inputs (issue #5)")
+
+
+def default_environments() -> dict[str, EnvironmentConfig]:
+    return {
+        "local": EnvironmentConfig(
+            registry=RegistryConfig(url="127.0.0.1:5000/cocus", insecure=True), infrastructure=False
+        )
+    }
+
+
+class CocusConfig(StrictModel):
+    """cocus.yaml"""
+
+    version: Literal[1] = 1
+    project: str = Field("cocus-rag", pattern=NAME, description="project name")
+    service: ServiceConfig = Field(default_factory=ServiceConfig)
+    registry: RegistryConfig = Field(default_factory=lambda: RegistryConfig(url="127.0.0.1:5000/cocus", insecure=True))
+    scan: ScanPolicy = Field(default_factory=ScanPolicy)
+    output_dir: Path = Field(Path("build/cocus"), description="reports, SBOMs, rendered files")
+    default_environment: str = "local"
+    environments: dict[str, EnvironmentConfig] = Field(default_factory=default_environments)
+
+    @model_validator(mode="after")
+    def _default_env_exists(self) -> CocusConfig:
+        if self.default_environment not in self.environments:
+            raise ValueError(
+                f"default_environment {self.default_environment!r} is not one of: {', '.join(self.environments)}"
+            )
+        return self
