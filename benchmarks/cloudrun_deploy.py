@@ -107,9 +107,9 @@ def main() -> None:
         loaded = load_config(config)
         environment = loaded.environment("local-bench")
         for i in range(RUNS):
-            settings = environment.settings.cloudrun.model_copy(update={"env": env_vars(f"core{i}")})
-            plan = DeployPlan.from_settings("local-bench", "bench", ImageRef.pinned(image_ref), settings,
-                                            strategy="all")
+            revision = environment.settings.revision.model_copy(update={"env": env_vars(f"core{i}")})
+            plan = DeployPlan.from_settings("local-bench", "bench", ImageRef.pinned(image_ref), revision,
+                                            environment.settings.release, strategy="all")
             api = TimedApi(CloudRun(environment.settings.project, environment.settings.region, emu.endpoint))
             start = time.perf_counter()
             result = Deployer(api, NullReporter()).deploy(plan)  # type: ignore[arg-type]

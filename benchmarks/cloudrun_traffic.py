@@ -41,7 +41,7 @@ def main() -> None:
     from cocusctl.adapters.cloudrun import CloudRun
     from cocusctl.core.cloudrun.deploy import Deployer, DeployPlan
     from cocusctl.core.cloudrun.operations import split_traffic
-    from cocusctl.core.config import CloudRunSettings
+    from cocusctl.core.config import ReleaseSettings, RevisionSettings
     from cocusctl.core.errors import DeployError
     from cocusctl.core.images import ImageRef
     from cocusctl.core.reporting import NullReporter
@@ -49,13 +49,13 @@ def main() -> None:
 
     imgs = {k: build_test_image(*v) for k, v in
             {"v1": ("v1",), "v2": ("v2",), "v3": ("v3",), "crash": ("v1", "crash")}.items()}
-    settings = CloudRunSettings(smoke_query="hi", step_pause_s=2, memory="256Mi")
+    revision, release = RevisionSettings(memory="256Mi"), ReleaseSettings(smoke_query="hi", step_pause_s=2)
     out: dict[str, object] = {"python": sys.version.split()[0], "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory() as tmp, emulator_process(Path(tmp) / "emu") as emu:
         api = CloudRun("bench", "local", emu.endpoint)
 
         def deploy(key: str, strategy: str = "all"):  # noqa: ANN202
-            plan = DeployPlan.from_settings("bench", "traffic", ImageRef.pinned(imgs[key].ref), settings,
+            plan = DeployPlan.from_settings("bench", "traffic", ImageRef.pinned(imgs[key].ref), revision, release,
                                             strategy=strategy)
             return Deployer(api, NullReporter()).deploy(plan)
 

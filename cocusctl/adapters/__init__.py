@@ -64,9 +64,13 @@ class Adapters:
 
         return self._once(f"cloudrun:{environment.name}", lambda: CloudRun.for_environment(environment))
 
-    # --- Secret Manager --------------------------------------------------------------------------
-    def secret_manager(self, environment: Environment) -> SecretStore:
+    # --- Secret Manager (or, for an environment on this machine, the local secret store) -----------
+    def secrets(self, environment: Environment) -> SecretStore:
+        settings = environment.settings
+        if settings.runs_locally:
+            from cocusctl.core.local_secrets import LocalSecretStore, ProjectSecrets, default_path
+
+            return ProjectSecrets(LocalSecretStore(default_path()), settings.project)
         from cocusctl.adapters.secret_manager import SecretManager
 
-        settings = environment.settings
         return SecretManager(settings.project, endpoint=settings.infra.secret_manager_endpoint)

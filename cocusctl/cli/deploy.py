@@ -37,7 +37,7 @@ def deploy_command(
     ] = None,
     strategy: Annotated[
         StrategyChoice | None,
-        typer.Option("--strategy", help="all, or canary steps from config (default: cloudrun.strategy)."),
+        typer.Option("--strategy", help="all, or canary steps from config (default: release.strategy)."),
     ] = None,
     skip_infra: Annotated[
         bool, typer.Option("--skip-infra", help="Skip the infra phase (Terraform render, plan, apply).")

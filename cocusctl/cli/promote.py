@@ -27,10 +27,10 @@ def promote_command(
     app_ctx = get_context(ctx, output=output_value(output))
 
     def action() -> PromoteResult:
-        from cocusctl.core.release.promote import promote
+        from cocusctl.core.release.promote import promote_environments
 
         env_a, env_b = app_ctx.environment(source), app_ctx.environment(dest)
-        return promote(app_ctx.release_target(env_a), app_ctx.release_target(env_b),
-                       app_ctx.adapters.registry(env_a.registry), app_ctx.reporter, revision=revision)
+        return promote_environments(app_ctx.loaded, env_a, env_b, app_ctx.release_target,
+                                    app_ctx.adapters.registry(env_a.registry), app_ctx.reporter, revision=revision)
 
     app_ctx.run("promote", action, promote_view)

@@ -20,7 +20,6 @@ from pydantic import BaseModel
 from cocusctl.core.config import Environment, LoadedConfig
 from cocusctl.core.errors import CocusError, NotAvailableError
 from cocusctl.core.infra import TERRAFORM_INSTALL_HINT
-from cocusctl.core.net import is_loopback
 from cocusctl.core.runner import require_program, run
 
 
@@ -49,13 +48,7 @@ def needs_google_credentials(env: Environment) -> bool:
     """Cloud environments need ADC: an Artifact Registry, or a real project not served by the emulator."""
     if env.registry.is_artifact_registry:
         return True
-    if env.settings.project == "local":
-        return False
-    if env.target == "cloudrun":
-        endpoint = env.settings.cloudrun.api_endpoint
-        if endpoint == "emulator" or is_loopback(endpoint):
-            return False
-    return True
+    return env.settings.project != "local" and not env.settings.runs_locally
 
 
 def google_credentials_file() -> Path | None:

@@ -635,7 +635,7 @@ class Controller:
         self.store.save()
 
     async def _start_and_probe(self, full: str, rev: Json, rt: RevisionRuntime) -> int:
-        service_id = full.split("/")[5]
+        project, service_id = full.split("/")[1], full.split("/")[5]
         rev_id = full.rsplit("/", 1)[1]
         container = (rev.get("containers") or [{}])[0]
         if rt.container_id:
@@ -644,7 +644,8 @@ class Controller:
         port = free_port()
         try:
             rt.container_id = await asyncio.to_thread(
-                self.runtime.start, service_id=service_id, revision_id=rev_id, revision=rev, port=port
+                self.runtime.start, project=project, service_id=service_id, revision_id=rev_id, revision=rev,
+                port=port
             )
         except ContainerStartError as exc:
             reason = R.REASON_CONTAINER_MISSING if exc.missing_image else R.REASON_REVISION_FAILED

@@ -34,7 +34,7 @@ def test_plan_with_changes_exits_12_and_prints_the_summary(runner: CliRunner, bu
     assert lines == [
         "create │ terraform_data.registry",
         "create │ terraform_data.runtime_sa",
-        'create │ terraform_data.secret["cocus-rag-openai-api-key"]',
+        'create │ terraform_data.secret["cocus-rag-api-keys"]',
         "create │ terraform_data.service",
         "create │ terraform_data.service_release",
     ]

@@ -311,7 +311,7 @@ def test_terraform_managed_service_keeps_its_infrastructure_fields(cli, images):
     from cocusctl.adapters.cloudrun import CloudRun
     from cocusctl.core.cloudrun.deploy import DeployPlan
     from cocusctl.core.cloudrun.model import TrafficEntry
-    from cocusctl.core.config import CloudRunSettings
+    from cocusctl.core.config import ReleaseSettings, RevisionSettings
     from cocusctl.core.images import ImageRef
 
     invoke, api, service, _ = cli
@@ -326,7 +326,8 @@ def test_terraform_managed_service_keeps_its_infrastructure_fields(cli, images):
 
     managed = CloudRun(api.project, api.region, api.endpoint, release_fields_only=True)
     plan = DeployPlan.from_settings("local-staging", service, ImageRef.pinned(images["v2"].ref),
-                                    CloudRunSettings(env={"FROM_DEPLOY": "x"}, max_instances=50), environ={})
+                                    RevisionSettings(env={"FROM_DEPLOY": "x"}, max_instances=50), ReleaseSettings(),
+                                    environ={})
     state = managed.update_service(service, spec=plan.spec, traffic=[TrafficEntry(None, 100)], timeout=60)
 
     after = api.services.get_service(name=raw.name).template

@@ -211,17 +211,27 @@ def emulator_process(home: object):  # noqa: ANN201 - a context manager yielding
 
 
 def write_config(path: object, endpoint: str, *, service: str, registry: str = REGISTRY,
-                 environments: tuple[str, ...] = ("local-staging", "local-prod"), **cloudrun: object) -> None:
-    """A cocus.yaml whose environments (one GCP project each) target the emulator at `endpoint`."""
+                 environments: tuple[str, ...] = ("local-staging", "local-prod"), contract: str = "none",
+                 **settings: object) -> None:
+    """A cocus.yaml whose environments (one GCP project each) target the emulator at `endpoint`.
+
+    `settings` are revision settings (memory, env, secrets, …) or release settings (strategy, smoke_query…);
+    the test app publishes no settings contract (`contract="cocus-rag"` for the real service).
+    """
     import json as _json
     from pathlib import Path
 
-    settings = {"api_endpoint": endpoint, "service": service, "smoke_query": "What is the answer?",
-                "step_pause_s": 1, "memory": "256Mi", **cloudrun}
+    from cocusctl.core.config import RevisionSettings
+
+    revision = {"memory": "256Mi", **{k: v for k, v in settings.items() if k in RevisionSettings.model_fields}}
+    release = {"smoke_query": "What is the answer?", "step_pause_s": 1,
+               **{k: v for k, v in settings.items() if k not in RevisionSettings.model_fields}}
     envs = {
         name: {"target": "cloudrun", "project": name, "region": "local", "infrastructure": False,
-               "registry": {"url": f"{registry}/{name}", "insecure": True}, "cloudrun": settings}
+               "registry": {"url": f"{registry}/{name}", "insecure": True},
+               "cloudrun": {"api_endpoint": endpoint, "service": service}, "revision": revision, "release": release}
         for name in environments
     }
-    doc = {"version": 1, "default_environment": environments[0], "environments": envs}
+    doc = {"version": 1, "service": {"settings_contract": contract}, "default_environment": environments[0],
+           "environments": envs}
     Path(str(path)).write_text(_json.dumps(doc, indent=1))  # JSON is YAML

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cocusctl.core.cloudrun.deploy import Deployer, DeployPlan
-from cocusctl.core.config import CloudRunSettings
+from cocusctl.core.config import ReleaseSettings, RevisionSettings
 from cocusctl.core.errors import DeployError, Interrupted, OperationTimeout
 from cocusctl.core.images import ImageRef
 from cocusctl.core.reporting import RecordingReporter
@@ -13,8 +13,8 @@ from tests.support.memory_cloudrun import CRASH, GOOD, GOOD2, InMemoryCloudRun
 
 
 def _plan(image: str, **settings) -> DeployPlan:
-    s = CloudRunSettings(**{"step_pause_s": 0.0, "smoke_query": "q", **settings})
-    return DeployPlan.from_settings("dev", "svc", ImageRef.pinned(image), s, environ={})
+    release = ReleaseSettings(**{"step_pause_s": 0.0, "smoke_query": "q", **settings})
+    return DeployPlan.from_settings("dev", "svc", ImageRef.pinned(image), RevisionSettings(), release, environ={})
 
 
 def _deploy(api: InMemoryCloudRun, image: str, sleep=lambda s: None, **settings):
@@ -115,6 +115,7 @@ def test_same_deploy_twice_is_a_no_op():
 
 
 def test_smoke_key_comes_from_the_named_variable_and_is_not_in_repr():
-    s = CloudRunSettings(smoke_api_key_env="MY_KEY")
-    plan = DeployPlan.from_settings("dev", "svc", ImageRef.pinned(GOOD), s, environ={"MY_KEY": "s3cret"})
+    release = ReleaseSettings(smoke_api_key_env="MY_KEY")
+    plan = DeployPlan.from_settings("dev", "svc", ImageRef.pinned(GOOD), RevisionSettings(), release,
+                                    environ={"MY_KEY": "s3cret"})
     assert plan.smoke_api_key == "s3cret" and "s3cret" not in repr(plan)

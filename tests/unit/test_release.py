@@ -24,16 +24,17 @@ DIGEST = "sha256:" + "d" * 64
 def loaded(tmp_path: Path) -> LoadedConfig:
     (tmp_path / "cocus.yaml").write_text(
         "output_dir: out\n"
+        "service: {settings_contract: none}\n"
         "environments:\n"
         "  local: {infrastructure: false, registry: {url: 127.0.0.1:5000/cocus, insecure: true}}\n"
         "  local-staging:\n"
         "    infrastructure: false\n"
         "    registry: {url: 127.0.0.1:5000/local-staging, insecure: true}\n"
-        "    cloudrun: {step_pause_s: 0, smoke_query: null, env: {GREETING: staging}}\n"
+        "    release: {step_pause_s: 0, smoke_query: null}\n    revision: {env: {GREETING: staging}}\n"
         "  local-prod:\n"
         "    infrastructure: false\n"
         "    registry: {url: 127.0.0.1:5000/local-prod, insecure: true}\n"
-        "    cloudrun: {smoke_query: null, memory: 2Gi}\n"
+        "    release: {smoke_query: null}\n    revision: {memory: 2Gi}\n"
         "  gke-dev: {target: gke, infrastructure: false}\n"
     )
     return load_config(tmp_path / "cocus.yaml", environ={})

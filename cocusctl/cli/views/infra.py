@@ -61,9 +61,15 @@ def plan_view(console: Console, summary: PlanSummary) -> None:
 
 
 def secret_view(console: Console, result: SecretVersionResult) -> None:
-    console.print(f"added version {result.version} of {result.secret} ({result.project})", markup=False)
+    where = f"{result.project}, local secret store" if result.store == "local" else result.project
+    if result.created:
+        console.print(f"added version {result.version} of {result.secret} ({where})", markup=False)
+    else:
+        console.print(f"version {result.version} of {result.secret} already holds this value ({where})",
+                      markup=False)
     if result.needs_pin:
         console.print(
-            f"pin it: infra.secrets {result.secret} version: \"{result.version}\" (now {result.pinned_version})",
+            f"pin it: revision.secrets {', '.join(result.env_vars)} {result.secret} version: \"{result.version}\" "
+            f"(now {result.pinned_version})",
             markup=False,
         )

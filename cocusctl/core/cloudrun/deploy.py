@@ -27,7 +27,7 @@ from cocusctl.core.release.results import DeployResult
 from cocusctl.core.reporting import Reporter
 
 if TYPE_CHECKING:
-    from cocusctl.core.config import CloudRunSettings
+    from cocusctl.core.config import ReleaseSettings, RevisionSettings
 
 LOG_LINES = 10
 
@@ -50,37 +50,26 @@ class DeployPlan:
 
     @classmethod
     def from_settings(
-        cls, environment: str, service: str, image: ImageRef, s: CloudRunSettings, *, strategy: str | None = None,
-        environ: Mapping[str, str] | None = None,
+        cls, environment: str, service: str, image: ImageRef, revision: RevisionSettings, release: ReleaseSettings,
+        *, strategy: str | None = None, environ: Mapping[str, str] | None = None,
     ) -> DeployPlan:
+        """The plan from the environment's one revision model and its release settings."""
         environ = os.environ if environ is None else environ
-        spec = RevisionSpec(
-            revision="",
-            image=image.ref,
-            env=dict(s.env),
-            secrets=dict(s.secrets),
-            memory=s.memory,
-            cpu=s.cpu,
-            container_port=s.container_port,
-            min_instances=s.min_instances,
-            max_instances=s.max_instances,
-            concurrency=s.concurrency,
-            timeout_s=s.request_timeout_s,
-            startup_probe_path=s.startup_probe_path,
-        )
+        spec = RevisionSpec.of("", image.ref, revision)
+        key_env = release.smoke_api_key_env
         return cls(
             environment=environment,
             service=service,
             image=image,
             spec=replace(spec, revision=revision_name(service, spec)),
-            strategy=strategy or s.strategy,
-            canary_steps=tuple(s.canary_steps),
-            step_pause_s=s.step_pause_s,
-            ready_timeout_s=s.ready_timeout_s,
-            smoke_paths=tuple(s.smoke_paths),
-            smoke_query=s.smoke_query,
-            candidate_tag=s.candidate_tag,
-            smoke_api_key=environ.get(s.smoke_api_key_env) or None if s.smoke_api_key_env else None,
+            strategy=strategy or release.strategy,
+            canary_steps=tuple(release.canary_steps),
+            step_pause_s=release.step_pause_s,
+            ready_timeout_s=release.ready_timeout_s,
+            smoke_paths=tuple(release.smoke_paths),
+            smoke_query=release.smoke_query,
+            candidate_tag=release.candidate_tag,
+            smoke_api_key=(environ.get(key_env) or None) if key_env else None,
         )
 
 

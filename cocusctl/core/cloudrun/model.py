@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cocusctl.core.config import RevisionSettings
 
 
 @dataclass(frozen=True)
@@ -19,22 +23,39 @@ class TrafficEntry:
 
 @dataclass(frozen=True)
 class RevisionSpec:
-    """What a deploy puts into the service template."""
+    """What a deploy puts into the service template: one image and the environment's revision settings."""
 
     revision: str
     image: str
-    env: dict[str, str] = field(default_factory=dict)
-    secrets: dict[str, str] = field(default_factory=dict)  # ENV -> "secret:version"
-    memory: str = "512Mi"
-    cpu: str = "1"
-    container_port: int = 8080
-    min_instances: int = 0
-    max_instances: int = 10
-    concurrency: int = 80
-    timeout_s: int = 300
-    startup_probe_path: str | None = "/readyz"
+    env: dict[str, str]
+    secrets: dict[str, str]  # ENV -> "secret:version"
+    memory: str
+    cpu: str
+    container_port: int
+    min_instances: int
+    max_instances: int
+    concurrency: int
+    timeout_s: int
+    startup_probe_path: str | None
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, revision: str, image: str, settings: RevisionSettings) -> RevisionSpec:
+        return cls(
+            revision=revision,
+            image=image,
+            env=dict(settings.env),
+            secrets=settings.secret_refs(),
+            memory=settings.memory,
+            cpu=settings.cpu,
+            container_port=settings.container_port,
+            min_instances=settings.min_instances,
+            max_instances=settings.max_instances,
+            concurrency=settings.concurrency,
+            timeout_s=settings.request_timeout_s,
+            startup_probe_path=settings.startup_probe_path,
+        )
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,9 @@ class CloudRunTarget:
         return self.environment.service_name
 
     def plan(self, image: ImageRef, *, strategy: str | None = None) -> DeployPlan:
-        return DeployPlan.from_settings(self.environment.name, self.service, image,
-                                        self.environment.settings.cloudrun, strategy=strategy, environ=self.environ)
+        settings = self.environment.settings
+        return DeployPlan.from_settings(self.environment.name, self.service, image, settings.revision,
+                                        settings.release, strategy=strategy, environ=self.environ)
 
     def deploy(self, image: ImageRef, *, strategy: str | None = None) -> DeployResult:
         return Deployer(self.api, self.reporter, sleep=self.sleep).deploy(self.plan(image, strategy=strategy))

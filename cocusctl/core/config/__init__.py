@@ -1,7 +1,8 @@
 """cocusctl's configuration: one pydantic model, loaded from `cocus.yaml`, `COCUSCTL_*` variables and flags.
 
-The package is split by concern — `models` (cocus.yaml), `infra` (Terraform inputs), `loading` (layering
-and error messages), `export` (redacted dump, JSON Schema) — and re-exports what callers use.
+The package is split by concern — `models` (cocus.yaml), `revision` (what a revision runs with, on any
+target), `infra` (Terraform-only inputs), `loading` (layering and error messages), `export` (redacted dump,
+JSON Schema) — and re-exports what callers use.
 """
 
 from cocusctl.core.config.base import SECRET_KEY, SEVERITIES, Severity, StrictModel, Target
@@ -12,27 +13,28 @@ from cocusctl.core.config.infra import (
     GkeInfraSettings,
     InfraSettings,
     NetworkSettings,
-    ScalingSettings,
-    SecretBinding,
     TerraformState,
 )
 from cocusctl.core.config.loading import CONFIG_FILE_NAME, ENV_PREFIX, Environment, LoadedConfig, load_config
 from cocusctl.core.config.models import (
+    BUNDLED_CONTRACTS,
     AcceptedFinding,
     CloudRunSettings,
     CocusConfig,
     EnvironmentConfig,
     GkeSettings,
     RegistryConfig,
+    ReleaseSettings,
     ScanPolicy,
     ServiceConfig,
 )
+from cocusctl.core.config.revision import RevisionSettings, SecretRef
 
 __all__ = [
-    "CONFIG_FILE_NAME", "ENV_PREFIX", "REDACTED", "SECRET_KEY", "SEVERITIES",
+    "BUNDLED_CONTRACTS", "CONFIG_FILE_NAME", "ENV_PREFIX", "REDACTED", "SECRET_KEY", "SEVERITIES",
     "AcceptedFinding", "ArtifactRegistrySettings", "AuthorizedNetwork", "CloudRunSettings", "CocusConfig",
     "Environment", "EnvironmentConfig", "GkeInfraSettings", "GkeSettings", "InfraSettings", "LoadedConfig",
-    "NetworkSettings", "RegistryConfig", "ScalingSettings", "ScanPolicy", "SecretBinding", "ServiceConfig",
-    "Severity", "StrictModel", "Target", "TerraformState",
+    "NetworkSettings", "RegistryConfig", "ReleaseSettings", "RevisionSettings", "ScanPolicy", "SecretRef",
+    "ServiceConfig", "Severity", "StrictModel", "Target", "TerraformState",
     "config_json_schema", "load_config", "redacted_dump",
 ]

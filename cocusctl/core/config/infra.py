@@ -8,11 +8,11 @@ from __future__ import annotations
 import ipaddress
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from cocusctl.core.config.base import ENV_VAR, NAME, SECRET_KEY, StrictModel
+from cocusctl.core.config.base import NAME, StrictModel
 from cocusctl.core.net import is_loopback
 
 _SECRET_ID = r"^[A-Za-z0-9_-]{1,255}$"
@@ -51,41 +51,6 @@ class TerraformState(StrictModel):
         if self.backend == "local" and (self.bucket or self.prefix):
             raise ValueError("bucket/prefix are only for backend 'gcs'")
         return self
-
-
-class ScalingSettings(StrictModel):
-    """Cloud Run instance limits and size (Terraform-owned)."""
-
-    min_instances: int = Field(0, ge=0, le=1000, description="instances kept warm")
-    max_instances: int = Field(10, ge=1, le=1000, description="upper bound on instances")
-    cpu: str = Field("1", pattern=r"^([1-8]|[1-9][0-9]{2,3}m)$", description="CPU limit: 1..8 or e.g. 500m")
-    memory: str = Field("512Mi", pattern=r"^[1-9][0-9]*(Mi|Gi)$", description="memory limit, e.g. 512Mi, 2Gi")
-    concurrency: int = Field(80, ge=1, le=1000, description="max concurrent requests per instance")
-
-    @model_validator(mode="after")
-    def _min_le_max(self) -> ScalingSettings:
-        if self.min_instances > self.max_instances:
-            raise ValueError(
-                f"min_instances ({self.min_instances}) exceeds max_instances ({self.max_instances})"
-            )
-        return self
-
-
-class SecretBinding(StrictModel):
-    """A Secret Manager secret injected as an env var at a pinned version. Terraform creates it empty."""
-
-    name: str = Field(pattern=_SECRET_ID, description="Secret Manager secret id")
-    env: str = Field(pattern=ENV_VAR, description="environment variable the service reads")
-    version: str = Field(description="pinned version number ('latest' is not allowed)")
-
-    @field_validator("version", mode="before")
-    @classmethod
-    def _pinned(cls, value: Any) -> Any:
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str) or not re.fullmatch(r"[1-9][0-9]*", value):
-            raise ValueError(f"pin a version number, e.g. '3' (got {value!r}; 'latest' is not allowed)")
-        return value
 
 
 class ArtifactRegistrySettings(StrictModel):
@@ -173,12 +138,9 @@ class InfraSettings(StrictModel):
     ingress: Literal["all", "internal", "internal-and-load-balancer"] = "all"
     invoker: Literal["public", "iam"] = Field("iam", description="public: allUsers invoke; iam: members only")
     invoker_members: list[str] = Field(default_factory=list, description="IAM members allowed to invoke")
-    scaling: ScalingSettings = Field(default_factory=ScalingSettings)
-    secrets: list[SecretBinding] = Field(default_factory=list, description="Secret Manager secrets, pinned")
     secret_manager_endpoint: str | None = Field(
         None, description="Secret Manager API; unset = the real API, http://127.0.0.1:N = a local test server"
     )
-    env_vars: dict[str, str] = Field(default_factory=dict, description="plain settings; never secrets")
     artifact_registry: ArtifactRegistrySettings = Field(default_factory=ArtifactRegistrySettings)
     network: NetworkSettings = Field(default_factory=NetworkSettings)
     gke: GkeInfraSettings = Field(default_factory=GkeInfraSettings)
@@ -222,25 +184,3 @@ class InfraSettings(StrictModel):
         if match[1] == "http" and not is_loopback(match[2]):
             raise ValueError("plain http is only allowed for a loopback endpoint")
         return value.rstrip("/")
-
-    @field_validator("env_vars")
-    @classmethod
-    def _no_secrets_in_env(cls, value: dict[str, str]) -> dict[str, str]:
-        for key in value:
-            if not re.fullmatch(ENV_VAR, key):
-                raise ValueError(f"not an environment variable name: {key!r}")
-            if SECRET_KEY.search(key):
-                raise ValueError(f"{key} looks like a secret; declare it in infra.secrets (Secret Manager)")
-        return value
-
-    @model_validator(mode="after")
-    def _secret_names_unique(self) -> InfraSettings:
-        for attr in ("name", "env"):
-            seen = [getattr(s, attr) for s in self.secrets]
-            dupes = sorted({v for v in seen if seen.count(v) > 1})
-            if dupes:
-                raise ValueError(f"secrets: duplicate {attr} {', '.join(dupes)}")
-        clash = sorted(set(self.env_vars) & {s.env for s in self.secrets})
-        if clash:
-            raise ValueError(f"{', '.join(clash)} set both in env_vars and secrets")
-        return self

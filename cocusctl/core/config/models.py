@@ -10,8 +10,12 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from cocusctl.core.config.base import NAME, Severity, StrictModel, Target
 from cocusctl.core.config.infra import InfraSettings
+from cocusctl.core.config.revision import RevisionSettings
 from cocusctl.core.images import REGISTRY_URL
 from cocusctl.core.net import is_loopback
+
+# Settings schemas shipped inside cocusctl (package assets), by the name `service.settings_contract` uses.
+BUNDLED_CONTRACTS = {"cocus-rag": "contracts/cocus-rag.json"}
 
 
 def _critical_and_high() -> list[Severity]:
@@ -71,6 +75,19 @@ class ServiceConfig(StrictModel):
     image: str = Field("cocus-rag", pattern=r"^[a-z0-9]+([._/-][a-z0-9]+)*$", description="image name")
     size_budget_mb: int = Field(400, gt=0, description="fail the build when the image is larger")
     build_args: dict[str, str] = Field(default_factory=dict)
+    settings_contract: str = Field(
+        "cocus-rag",
+        description="the settings schema the service publishes, which every environment is checked against: "
+        "`cocus-rag` (the RAG service's, shipped with cocusctl), a path to such a JSON file (relative to the "
+        "config file), or `none` for a service that publishes none",
+    )
+
+    @field_validator("settings_contract")
+    @classmethod
+    def _contract(cls, value: str) -> str:
+        if value not in BUNDLED_CONTRACTS and value != "none" and not value.endswith(".json"):
+            raise ValueError(f"expected one of {', '.join(BUNDLED_CONTRACTS)}, none, or a path to a .json file")
+        return value
 
 
 class AcceptedFinding(StrictModel):
@@ -96,16 +113,9 @@ class ScanPolicy(StrictModel):
     timeout_s: int = Field(900, gt=0)
 
 
-class CloudRunSettings(StrictModel):
-    """Cloud Run target settings."""
+class ReleaseSettings(StrictModel):
+    """How `deploy` rolls a revision out, on any target: strategy, canary steps, smoke test."""
 
-    service: str | None = Field(None, pattern=NAME, description="defaults to service.name")
-    api_endpoint: str | None = Field(
-        None,
-        description="Admin API endpoint; unset = real Cloud Run, http://127.0.0.1:N or `emulator` = the local "
-        "emulator (`emulator` = the one `cocusctl emulator start` runs)",
-    )
-    # --- release strategy (deploy) ---
     strategy: Literal["all", "canary"] = Field("all", description="traffic after the smoke test: all at once or canary")
     canary_steps: list[int] = Field(
         default_factory=lambda: [10, 50, 100], description="canary percentages, increasing, ending at 100"
@@ -113,29 +123,16 @@ class CloudRunSettings(StrictModel):
     step_pause_s: float = Field(30.0, ge=0, description="pause between canary steps, with health checks")
     ready_timeout_s: float = Field(300.0, gt=0, description="wait this long for the new revision to be Ready")
     smoke_paths: list[str] = Field(
-        default_factory=lambda: ["/readyz"], description="GET on the candidate's tag URL; each must answer 2xx"
+        default_factory=lambda: ["/readyz"], description="GET on the candidate's URL; each must answer 2xx"
     )
     smoke_query: str | None = Field(
-        "What does the service do?", description="one real POST /v1/query {question} on the tag URL; null: skip"
+        "What does the service do?", description="one real POST /v1/query {question} on the candidate; null: skip"
     )
     smoke_api_key_env: str | None = Field(
         "COCUS_SMOKE_API_KEY",
         description="local environment variable whose value is sent as X-API-Key with the smoke query (never printed)",
     )
     candidate_tag: str = Field("candidate", pattern=r"^[a-z]([-a-z0-9]{0,44}[a-z0-9])?$")
-    # --- the revision template ---
-    env: dict[str, str] = Field(default_factory=dict, description="plain environment variables")
-    secrets: dict[str, str] = Field(
-        default_factory=dict, description="ENVNAME: SECRET[:VERSION] from Secret Manager (VERSION pins it)"
-    )
-    memory: str = Field("1Gi", pattern=r"^\d+(Mi|Gi)$")
-    cpu: str = Field("1", pattern=r"^(\d+|\d+m)$")
-    container_port: int = Field(8080, ge=1, le=65535)
-    min_instances: int = Field(0, ge=0)
-    max_instances: int = Field(10, ge=1)
-    concurrency: int = Field(80, ge=1, le=1000)
-    request_timeout_s: int = Field(300, ge=1, le=3600)
-    startup_probe_path: str | None = Field("/readyz", description="HTTP startup probe; null = TCP")
 
     @field_validator("canary_steps")
     @classmethod
@@ -143,6 +140,21 @@ class CloudRunSettings(StrictModel):
         if not steps or steps[-1] != 100 or any(not 0 < s <= 100 for s in steps) or steps != sorted(set(steps)):
             raise ValueError("canary_steps must be increasing percentages between 1 and 100, ending at 100")
         return steps
+
+
+class CloudRunSettings(StrictModel):
+    """Where the Cloud Run target is: the service name and the Admin API endpoint."""
+
+    service: str | None = Field(None, pattern=NAME, description="defaults to service.name")
+    api_endpoint: str | None = Field(
+        None,
+        description="Admin API endpoint; unset = real Cloud Run, http://127.0.0.1:N or `emulator` = the local "
+        "emulator (`emulator` = the one `cocusctl emulator start` runs)",
+    )
+
+    @property
+    def is_local(self) -> bool:
+        return self.api_endpoint == "emulator" or is_loopback(self.api_endpoint)
 
 
 class GkeSettings(StrictModel):
@@ -162,9 +174,18 @@ class EnvironmentConfig(StrictModel):
     build_args: dict[str, str] = Field(
         default_factory=dict, description="image build arguments for this environment, over service.build_args"
     )
+    revision: RevisionSettings = Field(
+        default_factory=RevisionSettings, description="what every revision runs with (Terraform, Cloud Run, Helm)"
+    )
+    release: ReleaseSettings = Field(default_factory=ReleaseSettings, description="how deploy rolls it out")
     cloudrun: CloudRunSettings = Field(default_factory=CloudRunSettings)
     gke: GkeSettings = Field(default_factory=GkeSettings)
-    infra: InfraSettings = Field(default_factory=InfraSettings, description="Terraform inputs (issue #5)")
+    infra: InfraSettings = Field(default_factory=InfraSettings, description="Terraform-only inputs")
+
+    @property
+    def runs_locally(self) -> bool:
+        """Served on this machine (the Cloud Run emulator): secrets come from the local secret store."""
+        return self.target == "cloudrun" and self.cloudrun.is_local
 
 
 def default_environments() -> dict[str, EnvironmentConfig]:

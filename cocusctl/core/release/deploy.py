@@ -2,7 +2,8 @@
 
 The image is `--image` (pinned by digest) or the last pushed build — and the last build only when it was
 made for this environment or pushed to this environment's registry: deploying another environment's
-build (another registry, another project) is refused with the `build --env` that fixes it.
+build (another registry, another project) is refused with the `build --env` that fixes it. The
+environment must keep the service's settings contract (`core.contract`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 
 from cocusctl.core.build import LAST_BUILD_FILE
 from cocusctl.core.config import Environment, LoadedConfig
+from cocusctl.core.contract import require_contract
 from cocusctl.core.errors import UsageError
 from cocusctl.core.images import ImageRef
 from cocusctl.core.infra import TerraformFactory, run_infra_phase
@@ -59,9 +61,11 @@ def deploy(
 ) -> DeployResult:
     """Resolve the image, reach the target, run the infra phase (Terraform), then the target's release.
 
-    Bad input (image reference, last build of another environment) fails before anything is contacted.
+    Bad input (image reference, last build of another environment, settings the service does not read or
+    lacks) fails before anything is contacted.
     """
     ref = ImageRef.pinned(image) if image is not None else last_build_image(loaded, environment)
+    require_contract(loaded, environment)
     target = target_for(environment)
     infra = run_infra_phase(loaded, environment, reporter, confirm, terraform_factory, image=ref.ref,
                             skip=skip_infra)

@@ -6,8 +6,12 @@ registry adapter, so the digest B runs is byte-for-byte the one A runs (checked)
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pydantic import BaseModel
 
+from cocusctl.core.config import Environment, LoadedConfig
+from cocusctl.core.contract import require_contract
 from cocusctl.core.errors import DeployError, UsageError
 from cocusctl.core.images import ImageRef, RegistryApi
 from cocusctl.core.release.results import DeployResult
@@ -43,6 +47,17 @@ def describe_differences(a: RunSettings, b: RunSettings) -> list[str]:
         if str(old) != str(new):
             diffs.append(f"{name}: {old} -> {new}")
     return diffs
+
+
+def promote_environments(
+    loaded: LoadedConfig, source: Environment, dest: Environment, target_for: Callable[[Environment], ReleaseTarget],
+    copier: RegistryApi, reporter: Reporter, *, revision: str | None = None,
+) -> PromoteResult:
+    """`promote --from --to`: B must keep the service's settings contract before anything is copied."""
+    if source.name == dest.name:
+        raise UsageError("--from and --to name the same environment")
+    require_contract(loaded, dest)
+    return promote(target_for(source), target_for(dest), copier, reporter, revision=revision)
 
 
 def promote(
