@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from cocusctl.core.build import Engine
     from cocusctl.core.cloudrun.api import CloudRunApi
-    from cocusctl.core.config import Environment, LoadedConfig, RegistryConfig
+    from cocusctl.core.config import Environment, LoadedConfig, RegistryConfig, ScanPolicy
     from cocusctl.core.image_scan import Scanner
     from cocusctl.core.images import RegistryApi
     from cocusctl.core.infra import TerraformRunner
+    from cocusctl.core.os_updates import SecuritySuite
     from cocusctl.core.secrets import SecretStore
 
 T = TypeVar("T")
@@ -50,6 +51,13 @@ class Adapters:
         from cocusctl.adapters.trivy import Trivy
 
         return self._once("trivy", Trivy.locate)
+
+    # --- Debian security suites (pending OS updates in images) ---------------------------------
+    def security_suite(self, policy: ScanPolicy) -> SecuritySuite:
+        from cocusctl.adapters.debian_security import DebianSecuritySuite
+
+        return self._once(f"debian:{policy.debian_security_mirror}",
+                          lambda: DebianSecuritySuite(policy.debian_security_mirror))
 
     # --- terraform -------------------------------------------------------------------------------
     def terraform(self, workdir: Path, data_dir: Path | None = None) -> TerraformRunner:

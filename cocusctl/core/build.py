@@ -12,20 +12,25 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
-from cocusctl.core.config import Environment, LoadedConfig
+from cocusctl.core.config import Environment, LoadedConfig, ScanPolicy
 from cocusctl.core.errors import CocusError, PushError, ScanGateError, SizeBudgetError, UsageError
 from cocusctl.core.image_scan import ImageFacts, ReportPaths, Scanner, scan_image
 from cocusctl.core.images import RegistryApi
-from cocusctl.core.reporting import Reporter
+from cocusctl.core.os_updates import SecuritySuite
+from cocusctl.core.reporting import Reporter, tool_log
 from cocusctl.core.scan import ScanSummary, gate_message, load_accepted
 from cocusctl.core.tagging import image_tags, oci_build_args, source_info
 
 MB = 1_000_000  # decimal megabytes, as `docker images` shows them
+# Build argument carrying today's date (UTC): a Dockerfile that upgrades its OS packages under it reruns that
+# layer once a day and reuses it within the day (see docs/decisions.md, "Security updates in images").
+SECURITY_UPDATES_ARG = "SECURITY_UPDATES_DAY"
 LAST_BUILD_FILE = "last-build.json"  # the last *pushed* build; deploy reads image, pushed_ref, digest
 
 
@@ -105,6 +110,7 @@ class ImageBuild:
     registry_factory: Callable[[], RegistryApi]
     reporter: Reporter
     request: BuildRequest = field(default_factory=BuildRequest)
+    security_suite_factory: Callable[[ScanPolicy], SecuritySuite] | None = None
 
     def run(self) -> BuildResult:
         service = self.loaded.config.service
@@ -158,17 +164,22 @@ class ImageBuild:
     def _build(
         self, engine: Engine, context: Path, dockerfile: Path, source: Any, tags: list[str], result: BuildResult
     ) -> None:
-        buildargs = {**self.environment.build_args, **oci_build_args(source, tags)}
+        buildargs = {
+            SECURITY_UPDATES_ARG: datetime.now(UTC).date().isoformat(),
+            **self.environment.build_args,
+            **oci_build_args(source, tags),
+        }
         self.reporter.step(f"Building {result.refs[0]} from {dockerfile.relative_to(context)}")
         started = time.monotonic()
-        image_id = engine.build(
-            context,
-            dockerfile=dockerfile.relative_to(context).as_posix(),
-            tag=result.refs[0],
-            buildargs=buildargs,
-            on_line=self.reporter.detail,
-            no_cache=self.request.no_cache,
-        )
+        with tool_log(self.reporter, self._build_dir(result) / "build.log") as sink:
+            image_id = engine.build(
+                context,
+                dockerfile=dockerfile.relative_to(context).as_posix(),
+                tag=result.refs[0],
+                buildargs=buildargs,
+                on_line=sink,
+                no_cache=self.request.no_cache,
+            )
         for tag in tags[1:]:
             engine.tag(image_id, result.image, tag)
         result.image_id = image_id
@@ -188,8 +199,16 @@ class ImageBuild:
             )
         self.reporter.info(f"image size {result.size_mb:.1f} MB (budget {budget} MB)")
 
+    def _security_suite(self) -> SecuritySuite | None:
+        factory = self.security_suite_factory
+        return factory(self.environment.scan) if factory is not None else None
+
+    def _build_dir(self, result: BuildResult) -> Path:
+        """This build's folder: its logs, Trivy reports, SBOM and gate verdict."""
+        return self.loaded.resolve_path(self.loaded.config.output_dir) / "build" / result.tags[0]
+
     def _scan(self, scanner: Scanner, result: BuildResult, accepted: Any, dockerfile: Path) -> None:
-        out = self.loaded.resolve_path(self.loaded.config.output_dir) / "build" / result.tags[0]
+        out = self._build_dir(result)
         started = time.monotonic()
         try:
             scan = scan_image(
@@ -201,6 +220,7 @@ class ImageBuild:
                 allow_missing_vuln_db=self.request.allow_missing_vuln_db,
                 reporter=self.reporter,
                 dockerfile=dockerfile,
+                os_suite=self._security_suite(),
             )
         finally:
             result.reports = ReportPaths(dir=str(out), trivy_json=str(out / "trivy.json"))
@@ -214,11 +234,12 @@ class ImageBuild:
         started = time.monotonic()
         auth = registry.docker_auth_config()
         digest: str | None = None
-        for tag in result.tags:
-            pushed = engine.push(result.image, tag, auth_config=auth, on_line=self.reporter.detail)
-            if digest is not None and pushed != digest:
-                raise PushError(f"tag {tag} was pushed as {pushed}, expected {digest}")
-            digest = pushed
+        with tool_log(self.reporter, self._build_dir(result) / "push.log") as sink:
+            for tag in result.tags:
+                pushed = engine.push(result.image, tag, auth_config=auth, on_line=sink)
+                if digest is not None and pushed != digest:
+                    raise PushError(f"tag {tag} was pushed as {pushed}, expected {digest}")
+                digest = pushed
         assert digest is not None
         repository = result.image.split("/", 1)[1]
         stored = registry.manifest_digest(repository, digest)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,8 @@ from pydantic import BaseModel
 
 from cocusctl.core.config import AcceptedFinding, Environment, LoadedConfig, ScanPolicy
 from cocusctl.core.errors import NotAvailableError, ScanGateError, ToolError
-from cocusctl.core.reporting import Reporter
+from cocusctl.core.os_updates import SecuritySuite, check_report, sarif_run
+from cocusctl.core.reporting import Reporter, tool_log
 from cocusctl.core.scan import (
     ScanSummary,
     VulnDbUnavailable,
@@ -86,6 +88,7 @@ def scan_image(
     allow_missing_vuln_db: bool,
     reporter: Reporter,
     dockerfile: Path | None = None,
+    os_suite: SecuritySuite | None = None,
 ) -> ScanRun:
     """Scan a local image into `out/` (Trivy JSON, SARIF, CycloneDX SBOM, gate.json) and judge it.
 
@@ -95,6 +98,8 @@ def scan_image(
     With the source `dockerfile`, it is scanned for misconfigurations too: Trivy cannot rebuild a Dockerfile
     from the history of many images (exec-form HEALTHCHECK, LABEL values with spaces) and then silently
     skips those checks — without the source that is an error, never a silent pass.
+    With `os_suite` (and `policy.os_updates` not off), a Debian image's packages are compared with its
+    release's security suite: each pending update is a finding, whether or not Trivy has its DB.
     """
     out.mkdir(parents=True, exist_ok=True)
     report_path = out / "trivy.json"
@@ -102,17 +107,24 @@ def scan_image(
     reporter.step(f"Scanning {ref} with Trivy (vulnerabilities, secrets, misconfigurations)")
     vulns_checked = True
     try:
-        history_errors = scanner.scan_image(ref, report_path, timeout=timeout, on_line=reporter.detail)
+        with tool_log(reporter, out / "trivy-image.log") as sink:
+            history_errors = scanner.scan_image(ref, report_path, timeout=timeout, on_line=sink)
     except VulnDbUnavailable as exc:
         if not (allow_missing_vuln_db or policy.allow_missing_vuln_db):
             raise
         vulns_checked = False
         reporter.warn(f"{exc.message}: vulnerabilities will NOT be checked (allowed explicitly)")
-        history_errors = scanner.scan_image(
-            ref, report_path, scanners=("secret", "misconfig"), timeout=timeout, on_line=reporter.detail
-        )
+        with tool_log(reporter, out / "trivy-image.log") as sink:
+            history_errors = scanner.scan_image(
+                ref, report_path, scanners=("secret", "misconfig"), timeout=timeout, on_line=sink
+            )
     reports = ReportPaths(dir=str(out), trivy_json=str(report_path))
-    findings = findings_from_report(load_report(report_path))
+    report = load_report(report_path)
+    findings = findings_from_report(report)
+    os_check = None
+    if os_suite is not None and policy.os_updates != "off":
+        reporter.step(f"Comparing the OS packages of {ref} with its Debian security suite")
+        os_check = check_report(report, os_suite)
     if dockerfile is not None:
         reporter.step(f"Scanning {dockerfile.name} (the source of {ref}) for misconfigurations")
         dockerfile_report = out / "dockerfile.json"
@@ -138,7 +150,12 @@ def scan_image(
         allow_missing_vuln_db=allow_missing_vuln_db,
         accepted=accepted,
         artifact=ref,
+        os_check=os_check,
     )
+    if os_check is not None and os_check.pending:
+        sarif = json.loads(Path(reports.sarif).read_text(encoding="utf-8"))
+        sarif.setdefault("runs", []).append(sarif_run(os_check, ref, failing=policy.os_updates == "fail"))
+        Path(reports.sarif).write_text(json.dumps(sarif, indent=2) + "\n", encoding="utf-8")
     reports.gate = str(out / "gate.json")
     (out / "gate.json").write_text(summary.model_dump_json(indent=2) + "\n", encoding="utf-8")
     for note in summary.notes:
@@ -172,6 +189,7 @@ def scan_local_image(
     scanner_factory: Callable[[], Scanner],
     allow_missing_vuln_db: bool,
     reporter: Reporter,
+    os_suite: SecuritySuite | None = None,
 ) -> ScanRun:
     """Scan an image in the local engine into OUTPUT_DIR/scan/<image>/ and judge it."""
     accepted = load_accepted(environment.scan, loaded.root)
@@ -185,7 +203,7 @@ def scan_local_image(
     out = loaded.resolve_path(loaded.config.output_dir) / "scan" / safe
     run = scan_image(
         scanner, image, out, environment.scan, accepted=accepted,
-        allow_missing_vuln_db=allow_missing_vuln_db, reporter=reporter,
+        allow_missing_vuln_db=allow_missing_vuln_db, reporter=reporter, os_suite=os_suite,
     )
     if not run.scan.passed:
         raise ScanGateError(gate_message(run.scan), hint=f"reports in {out}", result=run)
