@@ -7,6 +7,7 @@ release phase. Terraform is reached only through the `TerraformRunner` protocol,
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
 
+from cocusctl.core.assets import asset
 from cocusctl.core.config import Environment, LoadedConfig
 from cocusctl.core.errors import UsageError
 from cocusctl.core.render import (
@@ -140,11 +142,16 @@ def summarize_plan(
 
 
 # --- running it --------------------------------------------------------------------------------------------
+# Where cocusctl's own Terraform modules are copied for a run (under the environment's work dir).
+STAGED_MODULES = "modules"
+
+
 @dataclass(frozen=True)
 class InfraPaths:
-    root_module: Path
+    root_module: Path  # where terraform runs (-chdir)
     render_dir: Path
     work_dir: Path
+    bundled: bool = False  # cocusctl's own modules: staged into the work dir before each run
 
     @property
     def data_dir(self) -> Path:
@@ -164,11 +171,28 @@ class InfraPaths:
 
 
 def infra_paths(loaded: LoadedConfig, environment: Environment) -> InfraPaths:
-    return InfraPaths(
-        root_module=root_module(loaded, environment),
-        render_dir=default_out_dir(loaded, environment),
-        work_dir=terraform_work_dir(loaded, environment),
-    )
+    source = root_module(loaded, environment)
+    work_dir = terraform_work_dir(loaded, environment)
+    if environment.settings.infra.root_module is not None:
+        return InfraPaths(source, default_out_dir(loaded, environment), work_dir)
+    return InfraPaths(work_dir / STAGED_MODULES / environment.target, default_out_dir(loaded, environment), work_dir,
+                      bundled=True)
+
+
+def stage_modules(paths: InfraPaths) -> None:
+    """Copy cocusctl's Terraform modules (links resolved) into the work dir: terraform writes its
+    `.terraform.lock.hcl` into the root module, which must not be the installed package. The lock files
+    of earlier runs are kept; everything else is replaced, so a module removed upstream cannot linger."""
+    if not paths.bundled:
+        return
+    staged = paths.work_dir / STAGED_MODULES
+    locks = {p.relative_to(staged): p.read_bytes() for p in staged.rglob(".terraform.lock.hcl")} \
+        if staged.is_dir() else {}
+    shutil.rmtree(staged, ignore_errors=True)
+    shutil.copytree(asset("terraform"), staged, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+    for relative, data in locks.items():
+        if (staged / relative).parent.is_dir():
+            (staged / relative).write_bytes(data)
 
 
 def terraform_for(
@@ -190,6 +214,7 @@ def plan_environment(
     require_infrastructure(environment)
     tf, paths = terraform_for(loaded, environment, terraform_factory)
     version = tf.version()
+    stage_modules(paths)
     reporter.step(f"Rendering Terraform inputs for {environment.name}")
     rendered = render_environment(loaded, environment, image=image)
     for item in rendered.files:
