@@ -11,7 +11,7 @@ from cocusctl.cli.options import OutputOption, output_value
 from cocusctl.cli.views.release import promote_view
 
 if TYPE_CHECKING:
-    from cocusctl.core.release.promote import PromoteResult
+    from cocusctl.core.release.results import PromoteResult
 
 
 def promote_command(

@@ -18,11 +18,12 @@ if TYPE_CHECKING:
 _HOST = r"[A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]"
 _COMPONENT = r"[a-z0-9]+(?:[._-][a-z0-9]+)*"
 REPOSITORY = rf"{_COMPONENT}(?:/{_COMPONENT})*"
+TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 _REF = re.compile(
     rf"^(?P<registry>(?:{_HOST})(?::\d{{1,5}})?)/(?P<repository>{REPOSITORY})"
-    rf"(?::(?P<tag>\w[\w.-]{{0,127}}))?(?:@(?P<digest>sha256:[0-9a-f]{{64}}))?$"
+    rf"(?::(?P<tag>{TAG}))?(?:@(?P<digest>sha256:[0-9a-f]{{64}}))?$"
 )
 REGISTRY_URL = re.compile(rf"^(?P<netloc>(?P<host>{_HOST})(?::(?P<port>\d{{1,5}}))?)/(?P<path>{REPOSITORY})$")
 

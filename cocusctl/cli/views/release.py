@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from cocusctl.core.release.promote import PromoteResult
-    from cocusctl.core.release.results import DeployResult, StatusResult, TrafficResult, TrafficRow
+    from cocusctl.core.release.results import DeployResult, PromoteResult, StatusResult, TrafficResult, TrafficRow
 
 
 def _short_digest(digest: str | None) -> str:

@@ -8,10 +8,10 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from cocusctl.core.config.base import NAME, Severity, StrictModel, Target
+from cocusctl.core.config.base import NAME, TRAFFIC_TAG, Severity, StrictModel, Target
 from cocusctl.core.config.infra import InfraSettings
 from cocusctl.core.config.revision import RevisionSettings
-from cocusctl.core.images import REGISTRY_URL
+from cocusctl.core.images import REGISTRY_URL, REPOSITORY
 from cocusctl.core.net import is_loopback
 
 # Settings schemas shipped inside cocusctl (package assets), by the name `service.settings_contract` uses.
@@ -72,7 +72,7 @@ class ServiceConfig(StrictModel):
     name: str = Field("cocus-rag", pattern=NAME, description="service name (Cloud Run service, Helm release)")
     context: Path = Field(Path("."), description="build context, relative to the config file")
     dockerfile: Path = Field(Path("service/Dockerfile"), description="relative to the build context")
-    image: str = Field("cocus-rag", pattern=r"^[a-z0-9]+([._/-][a-z0-9]+)*$", description="image name")
+    image: str = Field("cocus-rag", pattern=rf"^{REPOSITORY}$", description="image name")
     size_budget_mb: int = Field(400, gt=0, description="fail the build when the image is larger")
     build_args: dict[str, str] = Field(default_factory=dict)
     settings_contract: str = Field(
@@ -140,7 +140,7 @@ class ReleaseSettings(StrictModel):
         "COCUS_SMOKE_API_KEY",
         description="local environment variable whose value is sent as X-API-Key with the smoke query (never printed)",
     )
-    candidate_tag: str = Field("candidate", pattern=r"^[a-z]([-a-z0-9]{0,44}[a-z0-9])?$")
+    candidate_tag: str = Field("candidate", pattern=TRAFFIC_TAG)
 
     @field_validator("canary_steps")
     @classmethod

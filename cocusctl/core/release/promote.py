@@ -8,26 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pydantic import BaseModel
-
 from cocusctl.core.config import Environment, LoadedConfig
 from cocusctl.core.contract import require_contract
 from cocusctl.core.errors import DeployError, UsageError
 from cocusctl.core.images import ImageRef, RegistryApi
-from cocusctl.core.release.results import DeployResult
+from cocusctl.core.release.results import PromoteResult
 from cocusctl.core.release.target import ReleaseTarget, RunSettings
 from cocusctl.core.reporting import Reporter
-
-
-class PromoteResult(BaseModel):
-    source_environment: str
-    target_environment: str
-    source_revision: str
-    digest: str
-    source_image: str
-    target_image: str
-    differences: list[str]
-    deploy: DeployResult
 
 
 def describe_differences(a: RunSettings, b: RunSettings) -> list[str]:
