@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from cocusctl.core.image_scan import Scanner
     from cocusctl.core.images import RegistryApi
     from cocusctl.core.infra import TerraformRunner
+    from cocusctl.core.observability.prometheus import PrometheusQuery
     from cocusctl.core.os_updates import SecuritySuite
     from cocusctl.core.secrets import SecretStore
 
@@ -82,3 +83,9 @@ class Adapters:
         from cocusctl.adapters.secret_manager import SecretManager
 
         return SecretManager(settings.project, endpoint=settings.infra.secret_manager_endpoint)
+
+    # --- Prometheus HTTP API ---------------------------------------------------------------------
+    def prometheus(self, url: str) -> PrometheusQuery:
+        from cocusctl.adapters.prometheus import Prometheus
+
+        return self._once(f"prometheus:{url}", lambda: Prometheus(url))

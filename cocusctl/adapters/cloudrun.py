@@ -24,6 +24,7 @@ from cocusctl.core.errors import CloudApiError, NotAvailableError, OperationTime
 from cocusctl.core.net import is_loopback
 
 if TYPE_CHECKING:
+    from cocusctl.core.cloudrun.canary import RouterCounters
     from cocusctl.core.config import Environment
 
 def resolve_endpoint(configured: str | None) -> str | None:
@@ -362,9 +363,15 @@ class CloudRun:
         return resp.text if resp.status_code == 200 else ""
 
     def request_counts(self, service: str) -> dict[str, int] | None:
+        stats = self.revision_stats(service)
+        return None if stats is None else {rev: c.requests for rev, c in stats.items()}
+
+    def revision_stats(self, service: str) -> dict[str, RouterCounters] | None:
         if not self.is_emulator:
             return None
         import httpx
+
+        from cocusctl.core.cloudrun.canary import RouterCounters
 
         try:
             resp = self._client().get(f"{self.endpoint}/emulator/v1/stats",
@@ -373,4 +380,6 @@ class CloudRun:
             return None
         if resp.status_code != 200:
             return None
-        return {rev: int(v["requests"]) for rev, v in resp.json().get("revisions", {}).items()}
+        return {rev: RouterCounters(int(v["requests"]), int(v["errors"]), tuple(v["latency"]["bounds"]),
+                                    tuple(v["latency"]["counts"]))
+                for rev, v in resp.json().get("revisions", {}).items()}

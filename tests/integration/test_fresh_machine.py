@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import REPO_ROOT, need
 
 FRESH_MACHINE = REPO_ROOT / "scripts" / "fresh-machine.sh"
-TOOLS = "docker dockerd docker-registry debootstrap trivy redis-server"
+TOOLS = "docker dockerd docker-registry debootstrap trivy redis-server promtool"
 SETUP = f"""
 set -e
 echo "== tools before"
@@ -67,7 +67,7 @@ def test_setup_installs_every_tool_on_a_machine_without_them(docker_engine, base
     assert proc.returncode == 0, log[-6000:]
     assert section(proc.stdout, "tools before").strip() == "", "the fresh machine must start without the tools"
     first = step_rows(section(proc.stdout, "up 1"))
-    for step in ("dockerd", "registry", "base-image", "trivy", "packages"):
+    for step in ("dockerd", "registry", "base-image", "trivy", "packages", "prometheus"):
         assert first.get(step) == "done", (step, section(proc.stdout, "up 1"))
     assert first.get("terraform") == "ok"
     second = step_rows(section(proc.stdout, "up 2"))

@@ -123,4 +123,4 @@ def test_deploy_and_promote_refuse_an_environment_that_breaks_the_contract(tmp_p
     staging = loaded.environment("local").__class__(**{**env.__dict__, "name": "other"})
     with pytest.raises(ConfigError, match="revision.env.LOG_LEVEL"):
         promote_environments(loaded, staging, env, lambda e: pytest.fail("target reached"), None,  # type: ignore[arg-type]
-                             RecordingReporter())
+                             RecordingReporter(), lambda q: True, lambda *a, **k: pytest.fail("terraform reached"))

@@ -104,6 +104,9 @@ def test_targets_are_chosen_by_the_environment(loaded: LoadedConfig) -> None:
         def terraform(self, workdir, data_dir=None):  # noqa: ANN001, ANN202
             raise AssertionError
 
+        def prometheus(self, url):  # noqa: ANN001, ANN202
+            raise AssertionError
+
     target = release_target(loaded.environment("local-staging"), Factory(), RecordingReporter())
     assert isinstance(target, CloudRunTarget) and target.service == "cocus-rag"
     with pytest.raises(NotAvailableError, match="not available for target gke"):

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from cocusctl.core.config import RevisionSettings
 
-
 @dataclass(frozen=True)
 class TrafficEntry:
     """One traffic target. `revision=None` means LATEST (the latest ready revision)."""

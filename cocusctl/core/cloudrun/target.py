@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 
 from cocusctl.core.cloudrun import operations
 from cocusctl.core.cloudrun.api import CloudRunApi
+from cocusctl.core.cloudrun.canary import canary_analyzer
 from cocusctl.core.cloudrun.deploy import Deployer, DeployPlan
 from cocusctl.core.config import Environment
-from cocusctl.core.errors import UsageError
+from cocusctl.core.errors import NotAvailableError, UsageError
 from cocusctl.core.images import ImageRef
+from cocusctl.core.observability.prometheus import PrometheusQuery
 from cocusctl.core.release.results import DeployResult, StatusResult, TrafficResult
 from cocusctl.core.release.target import RunSettings, ServingRevision
 from cocusctl.core.reporting import Reporter
@@ -26,6 +28,7 @@ class CloudRunTarget:
     reporter: Reporter
     sleep: Callable[[float], None] = time.sleep
     environ: Mapping[str, str] | None = field(default=None, repr=False)  # for the smoke key; None = os.environ
+    prometheus: Callable[[str], PrometheusQuery] | None = None  # canary analysis by Prometheus, when configured
 
     @property
     def service(self) -> str:
@@ -37,10 +40,26 @@ class CloudRunTarget:
                                         settings.release, strategy=strategy, environ=self.environ)
 
     def deploy(self, image: ImageRef, *, strategy: str | None = None) -> DeployResult:
-        return Deployer(self.api, self.reporter, sleep=self.sleep).deploy(self.plan(image, strategy=strategy))
+        plan = self.plan(image, strategy=strategy)
+        analyzer = None
+        if plan.strategy == "canary":  # metric-gated steps: Prometheus when configured, else the router's counters
+            analyzer = canary_analyzer(self.environment.settings.analysis, self.api,
+                                       namespace=self.environment.settings.project, service=self.service,
+                                       prometheus=self._prometheus, reporter=self.reporter)
+        return Deployer(self.api, self.reporter, sleep=self.sleep, analyzer=analyzer).deploy(plan)
+
+    def _prometheus(self, url: str) -> PrometheusQuery:
+        if self.prometheus is None:
+            raise NotAvailableError("no Prometheus client for canary analysis")
+        return self.prometheus(url)
 
     def status(self) -> StatusResult:
-        return operations.status(self.api, self.environment.name, self.service)
+        result = operations.status(self.api, self.environment.name, self.service)
+        if self.api.is_emulator:  # the local monitoring stack watches the emulator's revisions
+            from cocusctl.core.observability.stack import where
+
+            result.monitoring = where()
+        return result
 
     def split_traffic(self, assignments: list[str], *, to_latest: bool = False) -> TrafficResult:
         return operations.split_traffic(self.api, self.reporter, self.environment.name, self.service, assignments,

@@ -13,6 +13,7 @@ Target = Literal["cloudrun", "gke"]
 
 NAME = r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?"
 ENV_VAR = r"^[A-Z_][A-Z0-9_]*$"
+SA_ID = r"^[a-z]([-a-z0-9]{4,28}[a-z0-9])$"  # a service account id
 TRAFFIC_TAG = r"^[a-z]([-a-z0-9]{0,44}[a-z0-9])?$"  # a Cloud Run traffic tag (it becomes part of a URL)
 # Keys whose values are secrets: refused as plain env vars, redacted in `config show`.
 SECRET_KEY = re.compile(r"(password|passwd|secret|token|api_?key|credential)", re.IGNORECASE)

@@ -12,11 +12,10 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from cocusctl.core.config.base import NAME, StrictModel
+from cocusctl.core.config.base import NAME, SA_ID, StrictModel
 from cocusctl.core.net import is_loopback
 
 _SECRET_ID = r"^[A-Za-z0-9_-]{1,255}$"
-_SA_ID = r"^[a-z]([-a-z0-9]{4,28}[a-z0-9])$"
 _PRIMITIVE_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
 _IAM_MEMBER = re.compile(r"^(user|group|serviceAccount|domain|principal|principalSet):\S+$")
 
@@ -105,7 +104,7 @@ class GkeInfraSettings(StrictModel):
     machine_type: str = Field("e2-standard-4", pattern=r"^[a-z0-9]+-[a-z0-9-]+$", description="Standard only")
     min_nodes: int = Field(1, ge=0, le=100, description="per zone; Standard only")
     max_nodes: int = Field(3, ge=1, le=100, description="per zone; Standard only")
-    node_service_account: str = Field("cocus-gke-nodes", pattern=_SA_ID, description="nodes' service account")
+    node_service_account: str = Field("cocus-gke-nodes", pattern=SA_ID, description="nodes' service account")
     private_endpoint: bool = Field(False, description="control plane reachable only on its private IP")
     master_authorized_networks: list[AuthorizedNetwork] = Field(default_factory=list)
 
@@ -128,7 +127,7 @@ class InfraSettings(StrictModel):
     lock_timeout_s: int = Field(300, ge=0, le=3600, description="how long to wait for a held state lock")
     labels: dict[str, str] = Field(default_factory=dict, description="labels on every resource")
     deletion_protection: bool = Field(True, description="refuse to destroy the service/cluster")
-    service_account: str = Field("cocus-rag-run", pattern=_SA_ID, description="runtime service account id")
+    service_account: str = Field("cocus-rag-run", pattern=SA_ID, description="runtime service account id")
     runtime_roles: list[str] = Field(
         default_factory=lambda: [
             "roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/cloudtrace.agent"

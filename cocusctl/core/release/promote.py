@@ -12,6 +12,7 @@ from cocusctl.core.config import Environment, LoadedConfig
 from cocusctl.core.contract import require_contract
 from cocusctl.core.errors import DeployError, UsageError
 from cocusctl.core.images import ImageRef, RegistryApi
+from cocusctl.core.infra import TerraformFactory, run_infra_phase
 from cocusctl.core.release.results import PromoteResult
 from cocusctl.core.release.target import ReleaseTarget, RunSettings
 from cocusctl.core.reporting import Reporter
@@ -38,13 +39,19 @@ def describe_differences(a: RunSettings, b: RunSettings) -> list[str]:
 
 def promote_environments(
     loaded: LoadedConfig, source: Environment, dest: Environment, target_for: Callable[[Environment], ReleaseTarget],
-    copier: RegistryApi, reporter: Reporter, *, revision: str | None = None,
+    copier: RegistryApi, reporter: Reporter, confirm: Callable[[str], bool], terraform_factory: TerraformFactory,
+    *, revision: str | None = None, skip_infra: bool = False,
 ) -> PromoteResult:
-    """`promote --from --to`: B must keep the service's settings contract before anything is copied."""
+    """`promote --from --to`: B must keep the service's settings contract; like deploy, B's infrastructure
+    comes first (Terraform creates a missing service with its bootstrap image), then copy and deploy."""
     if source.name == dest.name:
         raise UsageError("--from and --to name the same environment")
     require_contract(loaded, dest)
-    return promote(target_for(source), target_for(dest), copier, reporter, revision=revision)
+    targets = target_for(source), target_for(dest)
+    infra = run_infra_phase(loaded, dest, reporter, confirm, terraform_factory, skip=skip_infra)
+    result = promote(*targets, copier, reporter, revision=revision)
+    result.deploy.infra = infra
+    return result
 
 
 def promote(

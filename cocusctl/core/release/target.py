@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from cocusctl.core.config import Environment, RegistryConfig
     from cocusctl.core.images import ImageRef, RegistryApi
     from cocusctl.core.infra import TerraformRunner
+    from cocusctl.core.observability.prometheus import PrometheusQuery
     from cocusctl.core.release.results import DeployResult, StatusResult, TrafficResult
     from cocusctl.core.reporting import Reporter
 
@@ -81,6 +82,8 @@ class AdapterFactory(Protocol):
 
     def terraform(self, workdir: Path, data_dir: Path | None = None) -> TerraformRunner: ...
 
+    def prometheus(self, url: str) -> PrometheusQuery: ...
+
 
 def check_target(environment: Environment, requested: str | None) -> None:
     """`--target` may only confirm the environment's target, never override it."""
@@ -94,5 +97,5 @@ def release_target(environment: Environment, adapters: AdapterFactory, reporter:
     if environment.target == "cloudrun":
         from cocusctl.core.cloudrun.target import CloudRunTarget
 
-        return CloudRunTarget(environment, adapters.cloudrun(environment), reporter)
+        return CloudRunTarget(environment, adapters.cloudrun(environment), reporter, prometheus=adapters.prometheus)
     raise NotAvailableError(f"the release commands are not available for target {environment.target} yet")
