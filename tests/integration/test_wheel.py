@@ -16,7 +16,8 @@ from tests.conftest import REPO_ROOT
 
 pytestmark = [pytest.mark.slow]
 
-SOURCES = ["pyproject.toml", "README.md", "cocusctl", "templates", "terraform", "service/settings-schema.json"]
+SOURCES = ["pyproject.toml", "README.md", "cocusctl", "templates", "terraform", "observability",
+           "service/settings-schema.json"]
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".terraform*", "*.tfstate*")
 
 
@@ -56,6 +57,8 @@ def test_the_wheel_holds_real_files_for_templates_modules_and_the_contract(wheel
         assert versions == (REPO_ROOT / "terraform" / "shared" / "versions.tf").read_text()
         assert archive.read("cocusctl/assets/contracts/cocus-rag.json") == (
             REPO_ROOT / "service" / "settings-schema.json").read_bytes()
+        assert "cocusctl/assets/observability/slo.yaml" in entries
+        assert "cocusctl/assets/terraform/modules/monitoring/observability/slo.yaml" in entries  # a linked folder
         templates = {n for n in entries if n.startswith("cocusctl/assets/templates/")}
         assert "cocusctl/assets/templates/terraform/cloudrun.tfvars.j2" in templates
         assert not any("__pycache__" in n or "/.terraform" in n for n in entries)
