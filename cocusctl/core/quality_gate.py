@@ -142,7 +142,9 @@ def load_questions(paths: Sequence[Path]) -> list[EvalQuestion]:
         try:
             lines = path.read_text().splitlines()
         except OSError as exc:
-            raise ConfigError(f"quality_gate.eval_files: cannot read {path}: {exc.strerror}") from None
+            raise ConfigError(f"quality_gate.eval_files: cannot read {path}: {exc.strerror}",
+                              hint="point quality_gate.eval_files at the service's eval set, or set "
+                                   "quality_gate.enabled: false for a service without one") from None
         for n, line in enumerate(lines, 1):
             if not line.strip():
                 continue
@@ -226,18 +228,28 @@ def skipped(reason: str, top_k: int = 5) -> QualityGateResult:
     return QualityGateResult(verdict="skipped", compared_with="nothing", top_k=top_k, reason=reason)
 
 
-def build_gate(settings: QualityGateSettings, resolve: Callable[[Path], Path], http_json: HttpJson,
-               api_key: str | None, *, skip: bool, reporter: Reporter) -> tuple[QualityGate | None,
-                                                                                QualityGateResult | None]:
-    """The environment's gate (any target: `http_json` is its authenticated HTTP call), or a "skipped" result
-    that says why it will not run — the deploy result records it either way."""
+@dataclass(frozen=True)
+class GateRequest:
+    """The gate as the deploy flow prepares it (settings checked, questions loaded) before any target is
+    contacted; the target adds only its transport (`gate_for`). `skipped` says why it will not run."""
+
+    settings: QualityGateSettings
+    questions: tuple[EvalQuestion, ...] = ()
+    skipped: QualityGateResult | None = None
+
+    def gate_for(self, client: RagQueryClient) -> QualityGate | None:
+        return None if self.skipped is not None else QualityGate(client, self.settings, self.questions)
+
+
+def prepare_gate(settings: QualityGateSettings, resolve: Callable[[Path], Path], *, skip: bool,
+                 reporter: Reporter) -> GateRequest:
+    """The environment's gate for any target; bad eval files fail here (exit 2), before anything changes."""
     if skip:
         reporter.warn("quality gate skipped (--skip-quality-gate): traffic moves without the eval set")
-        return None, skipped("--skip-quality-gate", settings.top_k)
+        return GateRequest(settings, skipped=skipped("--skip-quality-gate", settings.top_k))
     if not settings.enabled:
-        return None, skipped("quality_gate.enabled is false", settings.top_k)
-    questions = load_questions([resolve(Path(f)) for f in settings.eval_files])
-    return QualityGate(ServiceQueryClient(http_json, api_key), settings, questions), None
+        return GateRequest(settings, skipped=skipped("quality_gate.enabled is false", settings.top_k))
+    return GateRequest(settings, tuple(load_questions([resolve(Path(f)) for f in settings.eval_files])))
 
 
 class QualityGate:

@@ -66,23 +66,29 @@ def _small_index_image(base: str, registry: str, workdir: Path) -> str:
 
 def test_gate_blocks_a_degraded_candidate_and_rollback_restores_the_index(
         tmp_path, monkeypatch, docker_engine, local_registry, image):
-    from cocusctl.emulator.testing import emulator_process, write_config
+    from tests.support.cloudrun import emulator_process, write_config
 
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COCUS_SMOKE_API_KEY", API_KEY)
+    monkeypatch.setenv("COCUS_SECRETS_FILE", str(tmp_path / "secrets" / "local-secrets.json"))
     runner = CliRunner()
     gate = {"eval_files": [str(REPO / "service/eval/questions.jsonl"),
                            str(REPO / "service/eval/paraphrased_heldout.jsonl")],
             "min_recall": 0.8, "min_mrr": 0.6, "max_p95_ms": 2000}
-    env = {"COCUS_API_KEYS": API_KEY, "COCUS_HOST": "127.0.0.1", "COCUS_RATE_LIMIT_PER_MINUTE": "0"}
+    settings = {"service": "cocus-rag", "registry": local_registry, "contract": "cocus-rag", "memory": "1Gi",
+                "smoke_query": "How do I read a file line by line?", "ready_timeout_s": 180,
+                "secrets": {"COCUS_API_KEYS": {"secret": "cocus-rag-api-keys", "version": "1"}}, "quality_gate": gate}
+    env = {"COCUS_HOST": "127.0.0.1", "COCUS_RATE_LIMIT_PER_MINUTE": "0"}
 
     with emulator_process(tmp_path / "emu") as emu:
         config = tmp_path / "cocus.yaml"
+        write_config(config, emu.endpoint, env=env, **settings)
+        res = runner.invoke(app, ["--config", str(config), "secrets", "set", "cocus-rag-api-keys", "--env",
+                                  "local-staging"], input=API_KEY + "\n")
+        assert res.exit_code == 0, res.output
 
         def deploy(ref: str, *flags: str, **extra_env: str):  # noqa: ANN202
-            write_config(config, emu.endpoint, service="cocus-rag", registry=local_registry, memory="1Gi",
-                         smoke_query="How do I read a file line by line?", ready_timeout_s=180,
-                         env={**env, **extra_env}, quality_gate=gate)
+            write_config(config, emu.endpoint, env={**env, **extra_env}, **settings)
             res = runner.invoke(app, ["--config", str(config), "deploy", "--env", "local-staging", "--image", ref,
                                       "-o", "json", *flags])
             return res, json.loads(res.stdout)

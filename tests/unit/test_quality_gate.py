@@ -16,12 +16,13 @@ from cocusctl.core.quality_gate import (
     QualityGateSettings,
     QualitySample,
     ServiceQueryClient,
-    build_gate,
     compare,
     load_questions,
+    prepare_gate,
 )
 from cocusctl.core.reporting import RecordingReporter
-from tests.unit.test_cloudrun_deploy import GOOD, GOOD2, InMemoryCloudRun, _deploy, _plan
+from tests.support.memory_cloudrun import GOOD, GOOD2, InMemoryCloudRun
+from tests.unit.test_cloudrun_deploy import _deploy, _plan
 
 QUESTIONS = [EvalQuestion(f"q{i}", f"question {i}", (f"doc{i}.html",)) for i in range(10)]
 
@@ -137,12 +138,18 @@ def test_first_deploy_uses_thresholds_and_removes_a_failing_service() -> None:
 
 def test_skipping_is_recorded(tmp_path) -> None:
     reporter = RecordingReporter()
-    gate, result = build_gate(QualityGateSettings(), lambda p: tmp_path / p, lambda *a, **k: (0, None), None,
-                              skip=True, reporter=reporter)
-    assert gate is None and result.verdict == "skipped" and result.reason == "--skip-quality-gate"
-    api = InMemoryCloudRun()
-    deployed = Deployer(api, reporter, gate=gate, gate_result=result).deploy(_plan(GOOD))
+    request = prepare_gate(QualityGateSettings(), lambda p: tmp_path / p, skip=True, reporter=reporter)
+    client = ServiceQueryClient(lambda *a, **k: (0, None), None)
+    assert request.gate_for(client) is None and request.skipped.reason == "--skip-quality-gate"
+    deployed = Deployer(InMemoryCloudRun(), reporter, gate=None, gate_result=request.skipped).deploy(_plan(GOOD))
     assert deployed.quality_gate.verdict == "skipped"
-    off, why = build_gate(QualityGateSettings(enabled=False), lambda p: p, lambda *a, **k: (0, None), None,
-                          skip=False, reporter=reporter)
-    assert off is None and why.reason == "quality_gate.enabled is false"
+    off = prepare_gate(QualityGateSettings(enabled=False), lambda p: p, skip=False, reporter=reporter)
+    assert off.gate_for(client) is None and off.skipped.reason == "quality_gate.enabled is false"
+    with pytest.raises(ConfigError, match="cannot read"):  # a gate that will run needs its questions now
+        prepare_gate(QualityGateSettings(), lambda p: tmp_path / p, skip=False, reporter=reporter)
+    (tmp_path / "service/eval").mkdir(parents=True)
+    for name in ("questions", "paraphrased_heldout"):
+        (tmp_path / f"service/eval/{name}.jsonl").write_text(json.dumps({"id": name, "question": "q?",
+                                                                          "sources": ["d"]}) + "\n")
+    ready = prepare_gate(QualityGateSettings(), lambda p: tmp_path / p, skip=False, reporter=reporter)
+    assert ready.skipped is None and len(ready.questions) == 2 and ready.gate_for(client) is not None
