@@ -120,21 +120,23 @@ def add_build_commands(sub) -> None:
     e.add_argument("--max-length", type=int, default=256, help="tokens per text (longer texts are truncated)")
     e.add_argument("--float32", action="store_true", help="keep float32 weights (2x slower, 4x larger)")
     e.set_defaults(func=cmd_export_model)
-    c = sub.add_parser("embed-chunks", help="embed every chunk of a corpus (the slow step of an index build)")
-    c.add_argument("--corpus", required=True, help="folder of .html/.md/.txt documents")
-    c.add_argument("--model", required=True, help="model directory (from 'export-model')")
-    c.add_argument("--out", required=True, help="output folder for the chunk vectors")
-    c.add_argument("--max-words", type=int, default=110, help="maximum words per chunk")
+    c = _corpus_command(sub, "embed-chunks", "embed every chunk of a corpus (the slow step of an index build)",
+                        "output folder for the chunk vectors")
     c.add_argument("--threads", type=int, default=0, help="ONNX Runtime threads (default: all CPUs)")
     c.set_defaults(func=cmd_embed_chunks)
-    b = sub.add_parser("build-index", help="chunk, embed and index a folder of documents")
-    b.add_argument("--corpus", required=True, help="folder of .html/.md/.txt documents")
-    b.add_argument("--model", required=True, help="model directory (from 'export-model')")
-    b.add_argument("--out", required=True, help="output index directory")
-    b.add_argument("--max-words", type=int, default=110, help="maximum words per chunk")
+    b = _corpus_command(sub, "build-index", "chunk, embed and index a folder of documents", "output index directory")
     b.add_argument("--vectors", default=None, help="chunk vectors from 'embed-chunks' (else embedded here)")
     b.set_defaults(func=cmd_build_index)
 
+
+def _corpus_command(sub, name: str, help_text: str, out_help: str) -> argparse.ArgumentParser:
+    """A command over a corpus folder: --corpus, --model, --out and the chunk size."""
+    p = sub.add_parser(name, help=help_text)
+    p.add_argument("--corpus", required=True, help="folder of .html/.md/.txt documents")
+    p.add_argument("--model", required=True, help="model directory (from 'export-model')")
+    p.add_argument("--out", required=True, help=out_help)
+    p.add_argument("--max-words", type=int, default=110, help="maximum words per chunk")
+    return p
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="cocus-rag-build", description=__doc__)
