@@ -91,6 +91,11 @@ def terraform_bin() -> str:
 
 
 @pytest.fixture(scope="session")
+def helm_bin() -> str:
+    return _program("helm", ["version"])
+
+
+@pytest.fixture(scope="session")
 def redis_server_bin() -> str:
     return _program("redis-server", ["--version"])
 
