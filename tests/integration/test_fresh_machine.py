@@ -4,7 +4,7 @@ CI runs on a machine where everything is already installed, so a missing install
 This test makes a fresh machine instead: the local bookworm base image's file system (Debian minbase +
 python3, nothing else) as a chroot in private mount and PID namespaces, with the repository copied in and
 only what this kind of machine has from the start added (the terraform binary). In it, `scripts/local-stack.sh up` must install and start
-every tool (Docker engine, registry, debootstrap + base image, Trivy, …), a second `up` must find
+every tool (Docker engine, registry, debootstrap + base image, Trivy, Helm, …), a second `up` must find
 everything ready, `scripts/install.sh` must make `.venv`, and `cocusctl doctor` must pass.
 """
 
@@ -29,7 +29,7 @@ INNER_SCRIPT = r"""
 set -euo pipefail
 mkdir -p /repo && tar -C /repo -xf /in/repo.tar && cd /repo
 echo "== tools before"
-for t in docker dockerd docker-registry debootstrap trivy redis-server; do command -v $t || true; done
+for t in docker dockerd docker-registry debootstrap trivy helm redis-server; do command -v $t || true; done
 echo "== up 1"
 bash scripts/local-stack.sh up
 echo "== up 2"
@@ -106,6 +106,10 @@ def test_setup_installs_every_tool_on_a_machine_without_them(docker_engine, base
     (inbox / "setup.sh").write_text(INNER_SCRIPT)
     shutil.copy2(Path(terraform).resolve(), root / "usr/local/bin/terraform")
     shutil.copy2("/etc/resolv.conf", root / "etc/resolv.conf")
+    # A machine of this kind trusts the CAs its registries are reached through (node, unlike apt and pip,
+    # reads only the system bundle): the same bundle, and the local CAs that regenerate it.
+    shutil.copy2("/etc/ssl/certs/ca-certificates.crt", root / "etc/ssl/certs/ca-certificates.crt")
+    shutil.copytree("/usr/local/share/ca-certificates", root / "usr/local/share/ca-certificates", dirs_exist_ok=True)
     enter = f"""
 set -e
 mount --make-rprivate /
@@ -129,7 +133,7 @@ exec chroot {root} /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin
     assert proc.returncode == 0, log[-6000:]
     assert section(proc.stdout, "tools before").strip() == "", "the fresh machine must start without the tools"
     first = step_rows(section(proc.stdout, "up 1"))
-    for step in ("dockerd", "registry", "base-image", "trivy", "packages"):
+    for step in ("dockerd", "registry", "base-image", "trivy", "helm", "packages"):
         assert first.get(step) == "done", (step, section(proc.stdout, "up 1"))
     assert first.get("terraform") == "ok"
     second = step_rows(section(proc.stdout, "up 2"))
