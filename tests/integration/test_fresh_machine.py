@@ -106,8 +106,8 @@ def test_setup_installs_every_tool_on_a_machine_without_them(docker_engine, base
     (inbox / "setup.sh").write_text(INNER_SCRIPT)
     shutil.copy2(Path(terraform).resolve(), root / "usr/local/bin/terraform")
     shutil.copy2("/etc/resolv.conf", root / "etc/resolv.conf")
-    # A machine of this kind trusts the CAs its registries are reached through (node, unlike apt and pip,
-    # reads only the system bundle): the same bundle, and the local CAs that regenerate it.
+    # A machine of this kind trusts the CAs its package registries are reached through: the same system
+    # bundle, and the local CAs it is regenerated from when a package reinstalls it.
     shutil.copy2("/etc/ssl/certs/ca-certificates.crt", root / "etc/ssl/certs/ca-certificates.crt")
     shutil.copytree("/usr/local/share/ca-certificates", root / "usr/local/share/ca-certificates", dirs_exist_ok=True)
     enter = f"""
