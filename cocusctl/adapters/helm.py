@@ -111,9 +111,12 @@ def _version_tuple(version: str) -> tuple[int, ...]:
 
 
 def _message(what: str, stderr: str) -> str:
-    """helm's own error line ("Error: …"), without its prefix, or its last line."""
+    """helm's own error ("Error: …" and the lines after it, e.g. each schema violation) on one line."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    errors_ = [line for line in lines if line.startswith("Error:")]
-    detail = (errors_[-1].removeprefix("Error:").strip() if errors_ else lines[-1] if lines else "no output")
+    starts = [i for i, line in enumerate(lines) if line.startswith("Error:")]
+    if starts:
+        detail = " ".join(lines[starts[-1]:]).removeprefix("Error:").strip()
+    else:
+        detail = lines[-1] if lines else "no output"
     log.debug("helm %s failed: %s", what, stderr)
     return f"helm {what} failed: {detail}"

