@@ -22,6 +22,9 @@ T = TypeVar("T")
 MIN_VERSION = (3, 17)
 INSTALL_HINT = "scripts/local-stack.sh up installs helm; or see https://helm.sh/docs/intro/install/"
 log = logging.getLogger("cocusctl.helm")
+# pyhelm3 logs every command at INFO and every failure at WARNING; failures reach the user as ToolError, so
+# its records are shown only when logging is configured (-v), never through logging's last-resort handler.
+logging.getLogger("pyhelm3").addHandler(logging.NullHandler())
 
 
 class Helm:

@@ -1,0 +1,119 @@
+"""A tiny stand-in for the RAG service on the local cluster, built on the base image and pushed by digest.
+
+It speaks the service's contract the chart relies on: binds `$COCUS_HOST:$PORT`, `/healthz`, `/readyz`,
+`POST /v1/query` (answers with its `K_REVISION`, so a test sees which revision served each request),
+drains in-flight requests on SIGTERM and exits 0. `APP_MODE=crash` exits at start with a recognisable log
+line; `APP_MODE=badquery` answers `/v1/query` with 500 (ready, but broken); `/burn?ms=N` burns CPU (HPA).
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from dataclasses import dataclass
+
+APP = r'''
+import json, os, signal, sys, threading, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+MODE = os.environ.get("APP_MODE", "ok")
+REV = os.environ.get("K_REVISION", "")
+if MODE == "crash":
+    print("starting rag service", REV, flush=True)
+    print("FATAL: cannot open the vector index at /data/index (APP_MODE=crash)", flush=True)
+    sys.exit(3)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def _send(self, code, payload):
+        body = json.dumps(payload).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        url = urlsplit(self.path)
+        if url.path in ("/healthz", "/readyz"):
+            return self._send(200, {"status": "ok", "revision": REV})
+        if url.path == "/burn":
+            end = time.process_time() + min(float(parse_qs(url.query).get("ms", ["100"])[0]), 1000.0) / 1000
+            while time.process_time() < end:
+                pass
+        self._send(200, {"revision": REV, "mode": MODE})
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        question = json.loads(self.rfile.read(length) or b"{}").get("question")
+        if self.path != "/v1/query":
+            return self._send(404, {"detail": "not found"})
+        if MODE == "badquery":
+            return self._send(500, {"detail": "index error"})
+        self._send(200, {"answer": "42", "question": question, "revision": REV})
+
+
+server = ThreadingHTTPServer((os.environ.get("COCUS_HOST", "0.0.0.0"), int(os.environ["PORT"])), Handler)
+server.daemon_threads = False
+signal.signal(signal.SIGTERM, lambda *a: threading.Thread(target=server.shutdown).start())
+print("listening on", server.server_address, "revision", REV, flush=True)
+server.serve_forever()
+server.server_close()
+'''
+
+DOCKERFILE = """ARG BASE_IMAGE=cocus/python-base:3.11-bookworm
+FROM ${BASE_IMAGE}
+ARG APP_MODE=ok
+ARG APP_VERSION=v0
+ENV APP_MODE=$APP_MODE APP_VERSION=$APP_VERSION PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+COPY app.py /app/app.py
+USER 10001:10001
+CMD ["python3", "/app/app.py"]
+"""
+
+
+@dataclass(frozen=True)
+class AppImage:
+    repository: str
+    digest: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.repository}@{self.digest}"
+
+
+def _context() -> io.BytesIO:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, text in (("Dockerfile", DOCKERFILE), ("app.py", APP)):
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 0
+            tar.addfile(info, io.BytesIO(data))
+    buf.seek(0)
+    return buf
+
+
+def build_app_image(version: str, mode: str, *, registry: str, base_image: str,
+                    repo: str = "cocus-test/gke-app") -> AppImage:
+    """Build, push and return `registry/repo@sha256:…` of the app in `mode` (the version makes digests differ)."""
+    import docker
+
+    client = docker.from_env()
+    repository = f"{registry}/{repo}"
+    tag = f"{version}-{mode}"
+    client.images.build(fileobj=_context(), custom_context=True, tag=f"{repository}:{tag}", network_mode="host",
+                        rm=True, buildargs={"APP_MODE": mode, "APP_VERSION": version, "BASE_IMAGE": base_image})
+    for line in client.images.push(repository, tag=tag, stream=True, decode=True):
+        if "error" in line:
+            raise RuntimeError(f"push of {repository}:{tag} failed: {line['error']}")
+    digests = client.images.get(f"{repository}:{tag}").attrs["RepoDigests"]
+    digest = next(d.split("@", 1)[1] for d in digests if d.startswith(repository + "@"))
+    return AppImage(repository, digest)
