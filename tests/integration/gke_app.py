@@ -61,10 +61,16 @@ class Handler(BaseHTTPRequestHandler):
 
 server = ThreadingHTTPServer((os.environ.get("COCUS_HOST", "0.0.0.0"), int(os.environ["PORT"])), Handler)
 server.daemon_threads = False
-signal.signal(signal.SIGTERM, lambda *a: threading.Thread(target=server.shutdown).start())
+
+
+def drain(*_):
+    server.shutdown()  # no new requests; the ones in flight finish (non-daemon handler threads)
+    server.server_close()
+
+
+signal.signal(signal.SIGTERM, lambda *a: threading.Thread(target=drain).start())
 print("listening on", server.server_address, "revision", REV, flush=True)
 server.serve_forever()
-server.server_close()
 '''
 
 DOCKERFILE = """ARG BASE_IMAGE=cocus/python-base:3.11-bookworm

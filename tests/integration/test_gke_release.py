@@ -1,0 +1,254 @@
+"""The GKE release on the real local cluster: the cocus-mvp chart installed by the real helm (pyhelm3), rolled
+out by the real controller manager, pods run by the node agent, traffic through its Service proxy.
+
+Load goes to the Service's loopback port only, from a few threads, bounded in count and time. Each test gets
+its own namespace.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from cocusctl.core.errors import DeployError, ExitCode, UsageError
+from cocusctl.core.gke import values as v
+from cocusctl.core.gke.release import GkePlan, GkeRelease
+from cocusctl.core.gke.workloads import Smoke
+from cocusctl.core.reporting import RecordingReporter
+from tests.conftest import need
+from tests.integration.gke_app import AppImage, build_app_image
+
+pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.helm, pytest.mark.slow]
+
+CHART = Path(__file__).resolve().parents[2] / "helm" / "cocus-mvp"
+RELEASE = "rag"
+FAST_PROBES = {
+    "startup": {"path": "/readyz", "periodSeconds": 1, "timeoutSeconds": 2, "failureThreshold": 60},
+    "readiness": {"path": "/readyz", "periodSeconds": 1, "timeoutSeconds": 2, "failureThreshold": 1,
+                  "successThreshold": 1},
+    "liveness": {"path": "/healthz", "periodSeconds": 5, "timeoutSeconds": 2, "failureThreshold": 3},
+}
+
+
+@pytest.fixture(scope="module")
+def cluster(request):
+    """The session's local cluster (issue 11's fixture)."""
+    try:
+        return request.getfixturevalue("kube_cluster")
+    except pytest.FixtureLookupError:
+        need(False, "the local cluster fixture `kube_cluster` is not available")
+
+
+@pytest.fixture(scope="module")
+def images(docker_engine, local_registry, base_image) -> dict[str, AppImage]:
+    return {mode: build_app_image(version, mode, registry=local_registry, base_image=base_image)
+            for version, mode in (("v1", "ok"), ("v2", "ok"), ("v3", "crash"), ("v4", "badquery"))}
+
+
+@dataclass
+class Env:
+    release: GkeRelease
+    plan: GkePlan
+    reporter: RecordingReporter
+
+    def api(self, image: AppImage, **env: str) -> dict:
+        return v.with_revision(RELEASE, {
+            "image": {"repository": image.repository, "digest": image.digest, "pullPolicy": "IfNotPresent"},
+            "env": dict(env),
+            "resources": {"requests": {"cpu": "50m", "memory": "32Mi"}, "limits": {"cpu": "500m", "memory": "128Mi"}},
+        })
+
+    def deploy(self, image: AppImage, strategy: str = "all", **env: str):
+        return self.release.deploy(self.plan, self.api(image, **env), strategy=strategy)
+
+    def url(self) -> str:
+        return self.release.cluster.service_url(self.plan.namespace, RELEASE)
+
+    def helm_revisions(self) -> list[int]:
+        return [h.revision for h in self.release.helm.history(RELEASE, namespace=self.plan.namespace)]
+
+
+@pytest.fixture
+def gke(cluster, namespace: str, helm_bin: str) -> Env:
+    from cocusctl.adapters.helm import Helm
+    from cocusctl.adapters.kubernetes_workloads import KubernetesWorkloads
+
+    reporter = RecordingReporter()
+    base = {"fullnameOverride": RELEASE, "listenOnPodIP": True, "preStopSleepSeconds": 1,
+            "gracefulShutdownSeconds": 2, "autoscaling": {"enabled": False}, "replicaCount": 2,
+            "probes": FAST_PROBES}
+    plan = GkePlan(environment="it", release=RELEASE, namespace=namespace, chart=CHART, base_values=base,
+                   canary_steps=(25, 50, 100), step_pause_s=1.0, ready_timeout_s=120,
+                   smoke=Smoke(query="How do I create a virtual environment?"))
+    release = GkeRelease(Helm.locate(kubeconfig=Path(cluster.kubeconfig)),
+                         KubernetesWorkloads.from_kubeconfig(cluster.kubeconfig), reporter)
+    return Env(release, plan, reporter)
+
+
+@dataclass
+class Load:
+    """Threads sending GET / and POST /v1/query to the Service's local port until stopped (bounded)."""
+
+    url: str
+    threads: int = 4
+    max_requests: int = 20_000
+    max_seconds: float = 240.0
+    served: Counter = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _worker(self) -> None:
+        parts = urlsplit(self.url)
+        deadline = time.monotonic() + self.max_seconds
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            with self._lock:
+                if sum(self.served.values()) + len(self.failures) >= self.max_requests:
+                    return
+            # Generous: the shared 2-core machine can stall a process for seconds; a slow answer is not lost.
+            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+            try:
+                conn.request("POST", "/v1/query", body=json.dumps({"question": "q"}),
+                             headers={"Content-Type": "application/json"})
+                response = conn.getresponse()
+                body = response.read()
+                with self._lock:
+                    if response.status == 200:
+                        self.served[json.loads(body)["revision"]] += 1
+                    else:
+                        self.failures.append(f"HTTP {response.status}")
+            except OSError as exc:
+                with self._lock:
+                    self.failures.append(f"{type(exc).__name__}: {exc}")
+            finally:
+                conn.close()
+            time.sleep(0.01)
+
+    def __enter__(self) -> Load:
+        self._workers = [threading.Thread(target=self._worker, daemon=True) for _ in range(self.threads)]
+        for worker in self._workers:
+            worker.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for worker in self._workers:
+            worker.join(timeout=30)
+
+
+def sample(url: str, count: int) -> Counter:
+    """`count` sequential requests, each on a new connection (the proxy balances connections)."""
+    parts = urlsplit(url)
+    seen: Counter = Counter()
+    for _ in range(count):
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        try:
+            conn.request("GET", "/")
+            seen[json.loads(conn.getresponse().read())["revision"]] += 1
+        finally:
+            conn.close()
+    return seen
+
+
+def test_first_deploy_then_the_same_deploy_changes_nothing(gke: Env, images) -> None:
+    first = gke.deploy(images["ok"])
+    assert first.outcome == "deployed" and first.created and first.target == "gke"
+    assert [(r.revision, r.percent) for r in first.traffic_after] == [(first.revision, 100)]
+    assert first.url.startswith("http://127.0.0.1:")
+    revisions = gke.helm_revisions()
+    again = gke.deploy(images["ok"])
+    assert again.outcome == "unchanged" and not again.changed
+    assert gke.helm_revisions() == revisions == [1]
+
+
+def test_rolling_upgrade_under_load_loses_no_request(gke: Env, images) -> None:
+    first = gke.deploy(images["ok"])
+    with Load(gke.url()) as load:
+        time.sleep(1)
+        second = gke.deploy(images["ok"], COCUS_LOG_LEVEL="DEBUG")  # a settings change is a new revision
+        time.sleep(1)
+    assert second.revision != first.revision and second.outcome == "deployed"
+    assert load.failures == []
+    assert load.served[first.revision] > 0 and load.served[second.revision] > 0
+    status = gke.release.status(gke.plan)
+    assert status.ready and [(r.revision, r.percent) for r in status.traffic] == [(second.revision, 100)]
+    rows = {r.name: r for r in status.revisions}
+    assert rows[second.revision].digest == images["ok"].digest and rows[second.revision].ready is True
+    assert rows[first.revision].percent == 0 and rows[first.revision].ready is None  # no pods left
+
+
+def test_crashing_image_rolls_back_under_load_with_no_failed_request(gke: Env, images) -> None:
+    first = gke.deploy(images["ok"])
+    with Load(gke.url()) as load:
+        with pytest.raises(DeployError) as info:
+            gke.deploy(images["crash"])
+        time.sleep(1)
+    assert info.value.exit_code == ExitCode.DEPLOY_FAILED
+    assert "CrashLoopBackOff" in info.value.message or "restarted" in info.value.message
+    assert "FATAL: cannot open the vector index" in info.value.message  # the pod's own last log lines
+    assert f"previous revision restored: {first.revision}" in info.value.message
+    assert load.failures == [] and set(load.served) == {first.revision}
+    status = gke.release.status(gke.plan)
+    assert [(r.revision, r.percent) for r in status.traffic] == [(first.revision, 100)]
+    assert len(gke.helm_revisions()) == 3  # install, failed upgrade, rollback
+
+
+def test_first_deploy_that_fails_leaves_nothing_behind(gke: Env, images) -> None:
+    with pytest.raises(DeployError, match="not ready"):
+        gke.deploy(images["crash"])
+    assert gke.helm_revisions() == []
+    assert gke.release.status(gke.plan).exists is False
+
+
+def test_canary_steps_by_replica_share_under_load(gke: Env, images) -> None:
+    first = gke.deploy(images["ok"])
+    shares: list[tuple[int, Counter]] = []
+    original_hold = gke.release._hold
+
+    def hold_and_measure(plan, w, rev):  # measure the split while each step holds
+        shares.append((len(shares), sample(gke.url(), 200)))
+        original_hold(plan, w, rev)
+
+    gke.release._hold = hold_and_measure  # type: ignore[method-assign]
+    with Load(gke.url(), threads=2) as load:
+        second = gke.deploy(images["ok"], strategy="canary", COCUS_LOG_LEVEL="DEBUG")
+    assert load.failures == []
+    assert second.steps == ["smoke-canary", "25", "50", "100", "smoke"]
+    # 2 stable pods: 25 % -> 1 canary pod (1 of 3 = 33 %), 50 % -> 2 canary pods (50 %).
+    expected = [33.3, 50.0]
+    for (step, seen), want in zip(shares, expected, strict=True):
+        got = 100 * seen[second.revision] / sum(seen.values())
+        assert abs(got - want) <= 5, (step, seen)
+    assert [(r.revision, r.percent) for r in second.traffic_after] == [(second.revision, 100)]
+    assert first.revision in {r.revision for r in second.traffic_before}
+
+
+def test_canary_that_fails_its_query_is_stopped_at_the_first_step(gke: Env, images) -> None:
+    first = gke.deploy(images["ok"])
+    with pytest.raises(DeployError, match="smoke test failed: POST /v1/query on pod") as info:
+        gke.deploy(images["badquery"], strategy="canary")
+    assert info.value.result.steps == []  # never got past the candidate's own smoke test
+    assert [(r.revision, r.percent) for r in gke.release.status(gke.plan).traffic] == [(first.revision, 100)]
+
+
+def test_split_traffic_then_rollback(gke: Env, images) -> None:
+    first = gke.deploy(images["ok"])
+    second = gke.deploy(images["ok"], COCUS_LOG_LEVEL="DEBUG")
+    split = gke.release.split_traffic(gke.plan, [f"{second.revision}=50", f"{first.revision}=50"])
+    assert split.changed and {(r.revision, r.percent) for r in split.traffic_after} == {
+        (first.revision, 50), (second.revision, 50)}
+    with pytest.raises(UsageError, match="unknown revision"):
+        gke.release.split_traffic(gke.plan, [f"{second.revision}=50", "rag-nope=50"])
+    back = gke.release.split_traffic(gke.plan, [f"{second.revision}=100"])
+    assert [(r.revision, r.percent) for r in back.traffic_after] == [(second.revision, 100)]
+    rolled = gke.release.rollback(gke.plan)
+    assert rolled.action == "rollback"
+    assert [(r.revision, r.percent) for r in rolled.traffic_after] == [(first.revision, 100)]
