@@ -7,14 +7,10 @@ its own namespace.
 
 from __future__ import annotations
 
-import http.client
-import json
-import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -24,7 +20,7 @@ from cocusctl.core.gke.release import GkePlan, GkeRelease
 from cocusctl.core.gke.workloads import Smoke
 from cocusctl.core.reporting import RecordingReporter
 from tests.conftest import need
-from tests.integration.gke_app import AppImage, build_app_image
+from tests.integration.gke_app import AppImage, Load, build_app_image, sample
 
 pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.helm, pytest.mark.slow]
 
@@ -91,71 +87,6 @@ def gke(cluster, namespace: str, helm_bin: str) -> Env:
     release = GkeRelease(Helm.locate(kubeconfig=Path(cluster.kubeconfig)),
                          KubernetesWorkloads.from_kubeconfig(cluster.kubeconfig), reporter)
     return Env(release, plan, reporter)
-
-
-@dataclass
-class Load:
-    """Threads sending GET / and POST /v1/query to the Service's local port until stopped (bounded)."""
-
-    url: str
-    threads: int = 4
-    max_requests: int = 20_000
-    max_seconds: float = 240.0
-    served: Counter = field(default_factory=Counter)
-    failures: list[str] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def _worker(self) -> None:
-        parts = urlsplit(self.url)
-        deadline = time.monotonic() + self.max_seconds
-        while not self._stop.is_set() and time.monotonic() < deadline:
-            with self._lock:
-                if sum(self.served.values()) + len(self.failures) >= self.max_requests:
-                    return
-            # Generous: the shared 2-core machine can stall a process for seconds; a slow answer is not lost.
-            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-            try:
-                conn.request("POST", "/v1/query", body=json.dumps({"question": "q"}),
-                             headers={"Content-Type": "application/json"})
-                response = conn.getresponse()
-                body = response.read()
-                with self._lock:
-                    if response.status == 200:
-                        self.served[json.loads(body)["revision"]] += 1
-                    else:
-                        self.failures.append(f"HTTP {response.status}")
-            except OSError as exc:
-                with self._lock:
-                    self.failures.append(f"{type(exc).__name__}: {exc}")
-            finally:
-                conn.close()
-            time.sleep(0.01)
-
-    def __enter__(self) -> Load:
-        self._workers = [threading.Thread(target=self._worker, daemon=True) for _ in range(self.threads)]
-        for worker in self._workers:
-            worker.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for worker in self._workers:
-            worker.join(timeout=30)
-
-
-def sample(url: str, count: int) -> Counter:
-    """`count` sequential requests, each on a new connection (the proxy balances connections)."""
-    parts = urlsplit(url)
-    seen: Counter = Counter()
-    for _ in range(count):
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-        try:
-            conn.request("GET", "/")
-            seen[json.loads(conn.getresponse().read())["revision"]] += 1
-        finally:
-            conn.close()
-    return seen
 
 
 def test_first_deploy_then_the_same_deploy_changes_nothing(gke: Env, images) -> None:
