@@ -76,6 +76,7 @@ class Pod:
     waiting_message: str
     last_exit: str  # "exit 3 (Error)" of the last terminated run, or ""
     created: str
+    unschedulable: str  # the scheduler's message while no node fits the pod (transient where nodes autoscale)
 
     @classmethod
     def from_json(cls, pod: Json) -> Pod:
@@ -86,7 +87,10 @@ class Pod:
         waiting = (first.get("state") or {}).get("waiting") or {}
         terminated = (first.get("lastState") or {}).get("terminated") or (first.get("state") or {}).get(
             "terminated") or {}
-        ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+        conditions = status.get("conditions") or []
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+        unschedulable = next((c.get("message", "") for c in conditions if c.get("type") == "PodScheduled"
+                              and c.get("status") == "False" and c.get("reason") == "Unschedulable"), "")
         spec_containers = (pod.get("spec") or {}).get("containers") or [{}]
         return cls(
             name=meta["name"], ip=status.get("podIP") or "", track=labels.get(TRACK_LABEL, ""),
@@ -94,7 +98,7 @@ class Pod:
             terminating=bool(meta.get("deletionTimestamp")), restarts=int(first.get("restartCount") or 0),
             waiting_reason=waiting.get("reason", ""), waiting_message=waiting.get("message", ""),
             last_exit=(f"exit {terminated.get('exitCode')} ({terminated.get('reason', '')})" if terminated else ""),
-            created=meta.get("creationTimestamp", ""),
+            created=meta.get("creationTimestamp", ""), unschedulable=unschedulable,
         )
 
     def failure(self) -> str:

@@ -71,8 +71,11 @@ class Workloads:
                 shown = rollout.describe()
                 self.reporter.detail(shown)
             if time.monotonic() >= deadline:
+                waiting = next((p.unschedulable for p in self.pods(track=track, revision=revision)
+                                if p.unschedulable), "")
                 raise OperationTimeout(f"{name} did not finish rolling out {revision} within {timeout_s:g} s "
-                                       f"({rollout.describe()})")
+                                       f"({rollout.describe()})" + (f"; a pod cannot be scheduled: {waiting}"
+                                                                    if waiting else ""))
             self.sleep(POLL_S)
 
     def fail_on_broken_pods(self, track: str, revision: str) -> None:
