@@ -3,7 +3,7 @@
 CI runs on a machine where everything is already installed, so a missing install step stays hidden there.
 This test makes a fresh machine instead: the local bookworm base image's file system (Debian minbase +
 python3, nothing else) as a chroot in private mount and PID namespaces, with the repository copied in and
-only what this kind of machine has from the start added (the terraform binary). In it, `scripts/local-stack.sh up` must install and start
+only what this kind of machine has from the start added (the terraform binary, the network's CA trusted). In it, `scripts/local-stack.sh up` must install and start
 every tool (Docker engine, registry, debootstrap + base image, Trivy, Helm, …), a second `up` must find
 everything ready, `scripts/install.sh` must make `.venv`, and `cocusctl doctor` must pass.
 """
@@ -23,6 +23,7 @@ import pytest
 from tests.conftest import need
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
 # The fresh root shares the host's network (test traffic stays on loopback): its own registry must not take
 # the shared one's port.
 INNER_SCRIPT = r"""
@@ -106,10 +107,15 @@ def test_setup_installs_every_tool_on_a_machine_without_them(docker_engine, base
     (inbox / "setup.sh").write_text(INNER_SCRIPT)
     shutil.copy2(Path(terraform).resolve(), root / "usr/local/bin/terraform")
     shutil.copy2("/etc/resolv.conf", root / "etc/resolv.conf")
-    # A machine of this kind trusts the CAs its package registries are reached through: the same system
-    # bundle, and the local CAs it is regenerated from when a package reinstalls it.
-    shutil.copy2("/etc/ssl/certs/ca-certificates.crt", root / "etc/ssl/certs/ca-certificates.crt")
-    shutil.copytree("/usr/local/share/ca-certificates", root / "usr/local/share/ca-certificates", dirs_exist_ok=True)
+    # This kind of machine trusts its network's CA from the start: the local CAs (kept by Debian's
+    # ca-certificates when it rebuilds the bundle), the bundle itself, and pip told to use it.
+    local_cas = root / "usr/local/share/ca-certificates"
+    local_cas.mkdir(parents=True, exist_ok=True)
+    for ca in Path("/usr/local/share/ca-certificates").glob("*.crt"):
+        shutil.copy2(ca, local_cas / ca.name)
+    (root / "etc/ssl/certs").mkdir(parents=True, exist_ok=True)
+    shutil.copy2(HOST_CA, root / "etc/ssl/certs/ca-certificates.crt")
+    (root / "etc/pip.conf").write_text(f"[global]\ncert = {HOST_CA}\n")
     enter = f"""
 set -e
 mount --make-rprivate /
