@@ -166,6 +166,38 @@ def test_cert_manager_ingress_and_kubernetes_secret(helm_bin: str) -> None:
     assert set(secret["data"]) == {"COCUS_API_KEYS"}
 
 
+def test_prometheus_and_grafana_take_rules_and_dashboards_from_observability(helm_bin: str) -> None:
+    """One source: the chart links observability/, the files Terraform and local monitoring read too."""
+    observability = REPO / "observability"
+    docs = render(helm_bin, *values_args(VALUE_SETS["gke"]))
+    rules = one(docs, "ConfigMap", "cocus-rag-prometheus-rules")["data"]
+    assert rules == {"cocus-rag.rules.yaml": (observability / "prometheus" / "cocus-rag.rules.yaml").read_text()}
+    dashboards = one(docs, "ConfigMap", "cocus-rag-grafana-dashboards")["data"]
+    expected = {p.name: p.read_text() for p in (observability / "grafana").glob("*.json")}
+    assert len(expected) >= 2 and {k: json.loads(v) for k, v in dashboards.items()} == {
+        k: json.loads(v) for k, v in expected.items()}
+    scrape = yaml.safe_load(one(docs, "ConfigMap", "cocus-rag-prometheus")["data"]["prometheus.yml"])
+    slo = yaml.safe_load((observability / "slo.yaml").read_text())
+    assert scrape["scrape_configs"][0]["job_name"] == slo["scrape_job"]
+    # The rules aggregate by namespace, service and revision: the scrape sets all three.
+    targets = {r.get("target_label") for r in scrape["scrape_configs"][0]["relabel_configs"]}
+    assert {"namespace", "service", "revision"} <= targets
+
+
+def test_metrics_on_their_own_port_reach_prometheus_only(helm_bin: str) -> None:
+    docs = render(helm_bin, *values_args(VALUE_SETS["gke"]), "--set", "metricsPort=9464")
+    container = one(docs, "Deployment", "cocus-rag")["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "COCUS_METRICS_PORT", "value": "9464"} in container["env"]
+    assert {"name": "metrics", "containerPort": 9464, "protocol": "TCP"} in container["ports"]
+    rules = one(docs, "NetworkPolicy", "cocus-rag")["spec"]["ingress"]
+    metrics_rule = [r for r in rules if r["ports"][0]["port"] == "metrics"]
+    assert metrics_rule[0]["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "prometheus"
+    scrape = yaml.safe_load(one(docs, "ConfigMap", "cocus-rag-prometheus")["data"]["prometheus.yml"])
+    keep = {r["source_labels"][0]: r["regex"] for r in scrape["scrape_configs"][0]["relabel_configs"]
+            if r.get("action") == "keep"}
+    assert keep["__meta_kubernetes_pod_container_port_name"] == "metrics"
+
+
 def test_optional_components_are_wired_to_each_other(helm_bin: str) -> None:
     docs = render(helm_bin, *values_args(VALUE_SETS["gke"]))
     api_env = {e["name"]: e for e in one(docs, "Deployment", "cocus-rag")["spec"]["template"]["spec"]["containers"][0]["env"]}
