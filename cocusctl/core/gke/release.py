@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cocusctl.core.canary import CanaryAnalyzer
 from cocusctl.core.cloudrun.deploy import no_interrupts
 from cocusctl.core.cloudrun.model import (
     ConditionRow,
@@ -59,6 +60,7 @@ class GkeRelease:
     cluster: ClusterApi
     reporter: Reporter
     sleep: Callable[[float], None] = time.sleep
+    analyzer: CanaryAnalyzer | None = None  # metric-gated canary: candidate vs stable after each step's pause
     upgrades: int = 0  # Helm upgrades made by the current operation: none means nothing to restore
 
     def workloads(self, plan: GkePlan) -> Workloads:
@@ -175,7 +177,12 @@ class GkeRelease:
                 w.smoke_pods(plan.smoke, "canary", rev)
                 steps.append("smoke-canary")
             steps.append(str(percent))
+            marker = self.analyzer.start() if self.analyzer else None
             self._hold(plan, w, rev)
+            if self.analyzer is not None:
+                result = self.analyzer.finish(marker, percent, rev, [stable.get("revision", "")])
+                self.reporter.info(f"canary analysis at {percent} % ({result.source}): {result.verdict}: "
+                                   f"{result.summary()}")
 
     def _hold(self, plan: GkePlan, w: Workloads, rev: str) -> None:
         """Pause between canary steps, checking the candidate's health all along."""
@@ -394,7 +401,7 @@ class GkeRelease:
             created=created, changed=changed, strategy=strategy,
             url=self.cluster.service_url(plan.namespace, plan.release),
             traffic_before=before, traffic_after=self.traffic(w, after_values),
-            steps=steps,
+            steps=steps, analysis=list(self.analyzer.results) if self.analyzer else [],
         )
 
 
