@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cocusctl.core.errors import DeployError, ExitCode, UsageError
+from cocusctl.core.errors import DeployError, ExitCode, Interrupted, UsageError
 from cocusctl.core.gke import values as v
 from cocusctl.core.gke.release import GkePlan, GkeRelease
 from cocusctl.core.gke.workloads import Smoke
@@ -183,3 +183,24 @@ def test_split_traffic_then_rollback(gke: Env, images) -> None:
     rolled = gke.release.rollback(gke.plan)
     assert rolled.action == "rollback"
     assert [(r.revision, r.percent) for r in rolled.traffic_after] == [(first.revision, 100)]
+
+
+class InterruptWhileHolding(RecordingReporter):
+    """Ctrl-C arrives while a canary step holds (raised where the SIGINT handler would raise it)."""
+
+    def info(self, message: str) -> None:
+        super().info(message)
+        if message.startswith("holding"):
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_during_a_canary_step_restores_the_previous_revision(gke: Env, images) -> None:
+    first = gke.deploy(images["ok"])
+    gke.release.reporter = InterruptWhileHolding()
+    with pytest.raises(Interrupted) as info:
+        gke.deploy(images["ok"], strategy="canary", COCUS_LOG_LEVEL="DEBUG")
+    assert info.value.exit_code == ExitCode.INTERRUPTED
+    assert f"previous revision {first.revision} restored" in info.value.message
+    status = gke.release.status(gke.plan)
+    assert [(r.revision, r.percent) for r in status.traffic] == [(first.revision, 100)]
+    assert status.ready and gke.release.cluster.deployment(gke.plan.namespace, f"{RELEASE}-canary") is None
