@@ -183,6 +183,8 @@ def test_split_traffic_then_rollback(gke: Env, images) -> None:
     rolled = gke.release.rollback(gke.plan)
     assert rolled.action == "rollback"
     assert [(r.revision, r.percent) for r in rolled.traffic_after] == [(first.revision, 100)]
+    latest = gke.release.split_traffic(gke.plan, [], to_latest=True)  # the newest revision made
+    assert [(r.revision, r.percent) for r in latest.traffic_after] == [(second.revision, 100)]
 
 
 class InterruptWhileHolding(RecordingReporter):

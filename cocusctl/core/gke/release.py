@@ -240,13 +240,18 @@ class GkeRelease:
         return [TrafficRow(revision=rev, percent=pct, tag=tracks.get(rev) or None)
                 for rev, pct in sorted(pod_shares(w.serving()).items(), key=lambda kv: -kv[1])]
 
-    def split_traffic(self, plan: GkePlan, assignments: list[str]) -> TrafficResult:
-        """`STABLE=90 CANDIDATE=10` (at replica granularity), `REV=100` (that revision becomes stable)."""
-        wanted = parse_assignments(assignments)
+    def split_traffic(self, plan: GkePlan, assignments: list[str], *, to_latest: bool = False) -> TrafficResult:
+        """`STABLE=90 CANDIDATE=10` (at replica granularity), `REV=100` (that revision becomes stable);
+        `to_latest`: the newest revision in the release history takes 100 %."""
+        if to_latest and assignments:
+            raise UsageError("give either REVISION=PERCENT pairs or --to-latest, not both")
+        wanted = [] if to_latest else parse_assignments(assignments)
         w = self.workloads(plan)
         history, deployed, current = self._current(plan)
         before = self.traffic(w, current)
         known = self._known_revisions(plan, history)
+        if to_latest:
+            wanted = [(next(reversed(known)), 100)]
         for key, _ in wanted:
             if key not in known:
                 raise UsageError(f"unknown revision {key!r} (revisions: {', '.join(sorted(known))})")
