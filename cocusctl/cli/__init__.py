@@ -14,6 +14,7 @@ import typer
 from cocusctl import __version__
 from cocusctl.cli import (
     build,
+    cluster,
     config_cmd,
     deploy,
     doctor,
@@ -96,6 +97,7 @@ app.command("rollback", help=rollback.rollback_command.__doc__)(rollback.rollbac
 app.command("status", help=status.status_command.__doc__)(status.status_command)
 # Tools and set-up.
 app.add_typer(emulator.app, name="emulator")
+app.add_typer(cluster.app, name="cluster")
 app.add_typer(secrets.app, name="secrets")
 app.add_typer(config_cmd.app, name="config")
 app.command("doctor", help=doctor.doctor_command.__doc__)(doctor.doctor_command)

