@@ -542,7 +542,7 @@ def _workloads(layout: ClusterLayout, log_lines: int = 10) -> tuple[list[Service
             meta, status = pod["metadata"], pod.get("status") or {}
             statuses = status.get("containerStatuses") or []
             ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
-            reasons = [next(iter(c.get("state", {}).values()), {}).get("reason") for c in statuses]
+            reasons = [detail.get("reason") for c in statuses for detail in (c.get("state") or {}).values()]
             reason = next((r for r in reasons if r and r not in ("Completed",)), None)
             restarts = sum(int(c.get("restartCount") or 0) for c in statuses)
             state = PodState(namespace=meta["namespace"], name=meta["name"], phase=status.get("phase", "Unknown"),
