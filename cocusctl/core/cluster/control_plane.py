@@ -145,6 +145,11 @@ def _log_tail(layout: ClusterLayout, component: str, lines: int = 5) -> str:
         return ""
 
 
+def _last_line(layout: ClusterLayout, component: str) -> str:
+    tail = _log_tail(layout, component, 1)
+    return tail or "no output"
+
+
 def _stop_pid(pid: int, timeout: float) -> None:
     try:
         os.kill(pid, signal.SIGTERM)
@@ -401,13 +406,16 @@ def start(home: Path | None = None, *, api_port: int = 0, pod_cidr: str | None =
             _wait("the API server", lambda: api_ready(layout), layout, component, pid, timeout)
             reporter.info(f"API server ready at {layout.api}")
     agent_pid = running_pid(layout, "node-agent")
-    if agent_pid is not None:
-        _wait(f"node {layout.node}", lambda: node_ready(layout), layout, "node-agent", agent_pid, timeout)
-    for component in started[2:]:
+    if agent_pid is None:
+        raise NotAvailableError(f"node-agent exited during start: {_last_line(layout, 'node-agent')}",
+                                details=_log_tail(layout, "node-agent", 15),
+                                hint=f"log: {layout.log_file('node-agent')}")
+    _wait(f"node {layout.node}", lambda: node_ready(layout), layout, "node-agent", agent_pid, timeout)
+    for component in started:
         if running_pid(layout, component) is None:
-            tail = _log_tail(layout, component, 15)
-            raise NotAvailableError(f"{component} exited during start: {tail.splitlines()[-1] if tail else '?'}",
-                                    details=tail, hint=f"log: {layout.log_file(component)}")
+            raise NotAvailableError(f"{component} exited during start: {_last_line(layout, component)}",
+                                    details=_log_tail(layout, component, 15),
+                                    hint=f"log: {layout.log_file(component)}")
     return describe(layout, binaries, started=bool(started), built=built_now)
 
 
