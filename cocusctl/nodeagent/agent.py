@@ -166,7 +166,7 @@ class NodeAgent:
             worker = self.workers.get(uid)
             if kind == "DELETED":
                 if worker is not None:
-                    worker.shutdown()
+                    worker.shutdown(forget=True)
                 return
             if worker is not None:
                 worker.update(pod)

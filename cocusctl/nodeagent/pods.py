@@ -96,11 +96,17 @@ class ContainerRun:
         reason, message = self.waiting or ("ContainerCreating", "")
         return {"waiting": {"reason": reason, **({"message": message} if message else {})}}
 
+    def _image_id(self) -> str:
+        image = str(self.spec.get("image", ""))
+        if "@" in image:
+            return f"docker-pullable://{image}"
+        return f"docker://{self.image_id}" if self.image_id else ""
+
     def status(self) -> Json:
         out: Json = {
             "name": self.name, "state": self.state(), "lastState": {},
             "ready": self.ready, "restartCount": self.restart_count, "image": self.spec.get("image", ""),
-            "imageID": f"docker-pullable://{self.image_id}" if self.image_id else "",
+            "imageID": self._image_id(),
         }
         if self.last_terminated:
             out["lastState"] = {"terminated": self.last_terminated}
@@ -144,6 +150,7 @@ class PodWorker(threading.Thread):
         self._transitions: dict[str, tuple[str, str]] = {}
         self._wake = threading.Event()
         self._stop_now = threading.Event()
+        self._forget = False
         self._adopt(existing)
 
     # ---------------------------------------------------------------------------------- identity ---
@@ -167,8 +174,10 @@ class PodWorker(threading.Thread):
         self.pod = pod
         self._wake.set()
 
-    def shutdown(self) -> None:
-        """The agent stops: end the containers now, keep the Pod object (it runs again on the next start)."""
+    def shutdown(self, *, forget: bool = False) -> None:
+        """End the containers now. The agent stops (the pod runs again on its next start), or with `forget`
+        the Pod object is gone already (force-deleted): its volumes go too."""
+        self._forget = forget
         self._stop_now.set()
         self._wake.set()
 
@@ -206,6 +215,8 @@ class PodWorker(threading.Thread):
             while True:
                 if self._stop_now.is_set():
                     self._stop_containers(grace=2, remove=True)
+                    if self._forget:
+                        self._cleanup()
                     return
                 if self.pod["metadata"].get("deletionTimestamp"):
                     self._terminate()
@@ -427,7 +438,7 @@ class PodWorker(threading.Thread):
     def _phase(self) -> str:
         if any(r.terminated and r.waiting is None and r.terminated.get("exitCode") != 0 for r in self.init_runs):
             return "Failed"
-        if not self._initialized():
+        if not self._init_done():
             return "Pending"
         if any(r.container_id is None and r.terminated is None for r in self.runs):
             return "Pending"
@@ -436,7 +447,7 @@ class PodWorker(threading.Thread):
             return "Failed" if any(r.terminated and r.terminated.get("exitCode") != 0 for r in finals) else "Succeeded"
         return "Running"
 
-    def _initialized(self) -> bool:
+    def _init_done(self) -> bool:
         return all(r.terminated is not None and r.waiting is None and r.terminated.get("exitCode") == 0
                    for r in self.init_runs)
 
@@ -456,7 +467,7 @@ class PodWorker(threading.Thread):
         current = {c.get("type"): c for c in (self.pod.get("status") or {}).get("conditions") or []}
         gates_ok = all(current.get(g, {}).get("status") == "True" for g in gates)
         conditions = [
-            self._condition("Initialized", self._initialized(), "ContainersNotInitialized"),
+            self._condition("Initialized", self._init_done(), "ContainersNotInitialized"),
             self._condition("Ready", ready and gates_ok, "ContainersNotReady"),
             self._condition("ContainersReady", ready, "ContainersNotReady"),
         ]

@@ -135,6 +135,11 @@ def _launch(layout: ClusterLayout, component: str, argv: list[str], env: dict[st
             env={**os.environ, **(env or {})}, cwd=layout.home,
         )
     layout.pid_file(component).write_text(str(proc.pid))
+    # Python starts children with vfork: Popen can return while the child is still inside execve, when
+    # /proc/PID/cmdline is empty yet (seen on a loaded machine). Ownership checks need it.
+    deadline = time.monotonic() + 5
+    while not any(_cmdline(proc.pid)) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
     return proc.pid
 
 
