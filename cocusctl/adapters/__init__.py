@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cocusctl.core.config import Environment, LoadedConfig, RegistryConfig
+    from cocusctl.core.config import Environment, LoadedConfig, RegistryConfig, ScanPolicy
+    from cocusctl.core.os_updates import SecuritySuite
 
 
 class Adapters:
@@ -41,6 +42,13 @@ class Adapters:
         from cocusctl.adapters.trivy import Trivy
 
         return self._once("trivy", Trivy.locate)
+
+    # --- Debian security suites (pending OS updates in images) ---------------------------------
+    def security_suite(self, policy: ScanPolicy) -> SecuritySuite:
+        from cocusctl.adapters.debian_security import DebianSecuritySuite
+
+        return self._once(f"debian:{policy.debian_security_mirror}",
+                          lambda: DebianSecuritySuite(policy.debian_security_mirror))
 
     # --- terraform -------------------------------------------------------------------------------
     def terraform(self, workdir: Path, data_dir: Path | None = None) -> Any:

@@ -139,6 +139,14 @@ class ScanPolicy(StrictModel):
     allow_missing_vuln_db: bool = Field(
         False, description="pass the gate when Trivy's vulnerability DB is unavailable (reported loudly)"
     )
+    os_updates: Literal["fail", "warn", "off"] = Field(
+        "fail",
+        description="Debian images: an installed package older than its version in the release's security suite "
+        "fails the gate (fail), is listed only (warn), or is not checked (off)",
+    )
+    debian_security_mirror: str = Field(
+        "http://deb.debian.org/debian-security", description="where the Debian security suites are read from"
+    )
     timeout_s: int = Field(900, gt=0)
 
 
