@@ -33,3 +33,5 @@ status_kubernetes() {
         report kubernetes FAIL "not built (scripts/local-stack.sh up builds it; cocusctl cluster start too)"
     fi
 }
+
+summary_kubernetes() { echo "  kubernetes $(kube_build --check 2>/dev/null || echo 'not built')"; }
