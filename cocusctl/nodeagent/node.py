@@ -41,13 +41,15 @@ def _memory_kib() -> int:
     return 0
 
 
-def node_status(port: int, docker_version: str, ready: bool = True) -> Json:
+def node_status(port: int, docker_version: str, ready: bool = True, since: str | None = None) -> Json:
+    """The Node's status; `since` is when its conditions last changed (kept across heartbeats)."""
     capacity = {"cpu": str(os.cpu_count() or 1), "memory": f"{_memory_kib()}Ki", "pods": "110",
                 "ephemeral-storage": "10Gi"}
     now = _time()
+    since = since or now
     conditions = [
         {"type": kind, "status": "False", "reason": reason, "message": message, "lastHeartbeatTime": now,
-         "lastTransitionTime": now}
+         "lastTransitionTime": since}
         for kind, reason, message in (
             ("MemoryPressure", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
             ("DiskPressure", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
@@ -57,7 +59,7 @@ def node_status(port: int, docker_version: str, ready: bool = True) -> Json:
     conditions.append({"type": "Ready", "status": "True" if ready else "False",
                        "reason": "KubeletReady" if ready else "KubeletNotReady",
                        "message": "cocus node agent is posting ready status" if ready else "stopping",
-                       "lastHeartbeatTime": now, "lastTransitionTime": now})
+                       "lastHeartbeatTime": now, "lastTransitionTime": since})
     uname = platform.uname()
     return {
         "capacity": capacity,
@@ -82,6 +84,7 @@ class NodeHeartbeat(threading.Thread):
         self.node = node
         self.port = port
         self.docker_version = docker_version
+        self._since = _time()
         self._stop_event = threading.Event()
 
     def register(self) -> None:
@@ -98,8 +101,10 @@ class NodeHeartbeat(threading.Thread):
         self.renew_lease()
 
     def post_status(self, ready: bool = True) -> None:
-        self.kube.request("PATCH", f"/api/v1/nodes/{self.node}/status",
-                          {"status": node_status(self.port, self.docker_version, ready)}, content_type=MERGE_PATCH)
+        if not ready:
+            self._since = _time()
+        status = node_status(self.port, self.docker_version, ready, self._since)
+        self.kube.request("PATCH", f"/api/v1/nodes/{self.node}/status", {"status": status}, content_type=MERGE_PATCH)
 
     def renew_lease(self) -> None:
         path = f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{self.node}"

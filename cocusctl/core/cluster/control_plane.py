@@ -361,21 +361,16 @@ def _choose_ports(layout: ClusterLayout, api_port: int) -> None:
 def start(home: Path | None = None, *, api_port: int = 0, pod_cidr: str | None = None,
           cache: Path | None = None, reporter: Reporter | None = None, timeout: float = 120.0) -> ClusterState:
     """Start whatever part of the cluster is not running; returns once the API serves and the node is Ready."""
-    import ipaddress
-
     reporter = reporter or NullReporter()
     home = (home or default_home()).resolve()
     if not 0 <= api_port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535, got {api_port}")
     layout = ClusterLayout.load(home)
     if pod_cidr:
-        network = ipaddress.ip_network(pod_cidr, strict=False) if _valid_network(pod_cidr) else None
-        if network is None or not network.is_loopback or network.num_addresses < 4:
-            raise UsageError(f"--pod-cidr must be a loopback network (e.g. 127.10.0.0/16), got {pod_cidr!r}")
-        running = running_pid(layout, "node-agent") is not None
-        if running and layout.pod_cidr != str(network):
+        network = _loopback_network(pod_cidr)
+        if running_pid(layout, "node-agent") is not None and layout.pod_cidr != network:
             raise UsageError(f"the cluster runs with pod CIDR {layout.pod_cidr}; stop it to change that")
-        layout.pod_cidr = str(network)
+        layout.pod_cidr = network
     if api_port and layout.api_port and api_port != layout.api_port and running_pid(layout, "kube-apiserver"):
         raise UsageError(f"the cluster already serves on port {layout.api_port}; stop it to change the port")
 
@@ -424,14 +419,17 @@ def start(home: Path | None = None, *, api_port: int = 0, pod_cidr: str | None =
     return describe(layout, binaries, started=bool(started), built=built_now)
 
 
-def _valid_network(text: str) -> bool:
+def _loopback_network(text: str) -> str:
+    """A pod CIDR must be a loopback network with room for pods (pod IPs are loopback addresses)."""
     import ipaddress
 
     try:
-        ipaddress.ip_network(text, strict=False)
+        network = ipaddress.ip_network(text, strict=False)
     except ValueError:
-        return False
-    return True
+        network = None
+    if network is None or not network.is_loopback or network.num_addresses < 4:
+        raise UsageError(f"--pod-cidr must be a loopback network (e.g. 127.10.0.0/16), got {text!r}")
+    return str(network)
 
 
 def stop(home: Path | None = None, timeout: float = 30.0) -> ClusterState:
