@@ -89,7 +89,8 @@ def with_pods(state: control_plane.ClusterState) -> dict[str, float]:
 
 
 def main() -> None:
-    result: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+    result: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                                "load_average_1m_at_start": round(os.getloadavg()[0], 2)},
                     "build": measure_build()}
     cold, warm = [], []
     idle: dict[str, float] = {}

@@ -71,6 +71,7 @@ class ContainerRun:
     init: bool = False
     restart_count: int = 0
     container_id: str | None = None
+    ran_before: bool = False             # an earlier agent ran it: the next start is a restart
     previous_id: str | None = None
     image_id: str = ""
     waiting: tuple[str, str] | None = ("ContainerCreating", "")
@@ -152,6 +153,7 @@ class PodWorker(threading.Thread):
         self._stop_now = threading.Event()
         self._forget = False
         self._adopt(existing)
+        self._resume(pod.get("status") or {})
 
     # ---------------------------------------------------------------------------------- identity ---
     @property
@@ -208,6 +210,23 @@ class PodWorker(threading.Thread):
             elif run.init and info.exit_code == 0:
                 run.terminated = _terminated(info, info.id)
                 run.waiting = None
+
+    def _resume(self, status: Json) -> None:
+        """Containers an earlier agent ran and stopped (cluster stop/start): keep counting their restarts."""
+        reported = {c.get("name"): c for c in (status.get("containerStatuses") or [])
+                    + (status.get("initContainerStatuses") or [])}
+        for run in self.init_runs + self.runs:
+            previous = reported.get(run.name) or {}
+            if run.container_id or not previous.get("containerID"):
+                continue
+            run.ran_before = True
+            run.restart_count = int(previous.get("restartCount") or 0)
+            ended = (previous.get("state") or {}).get("terminated")
+            run.last_terminated = ended or {
+                "exitCode": 137, "reason": "ContainerStatusUnknown", "containerID": previous["containerID"],
+                "message": "The container was stopped with the node agent."}
+            if run.init and ended and ended.get("exitCode") == 0:
+                run.terminated, run.waiting = ended, None
 
     # -------------------------------------------------------------------------------------- loop ---
     def run(self) -> None:
@@ -328,7 +347,7 @@ class PodWorker(threading.Thread):
             self._config_failed(str(exc))
             run.next_start_at = now + 2
             return
-        restart = run.restart_count + (1 if run.container_id else 0)
+        restart = run.restart_count + (1 if run.container_id or run.ran_before else 0)
         try:
             container_id = self.host.runtime.create_and_start(container)
         except CreateError as exc:
@@ -343,6 +362,7 @@ class PodWorker(threading.Thread):
             run.previous_id = run.container_id
             run.last_terminated = run.terminated
         run.restart_count = restart
+        run.ran_before = True
         run.container_id = container_id
         info = self.host.runtime.inspect(container_id)
         run.running_since = (info.started_at if info else None) or now_rfc3339()
@@ -368,7 +388,7 @@ class PodWorker(threading.Thread):
                 raise podspec.ConfigError(f"image has non-numeric user ({uid or 'root'}), cannot verify user is non-root")
             if int(uid) == 0:
                 raise podspec.ConfigError("container has runAsNonRoot and image will run as root")
-        restart = run.restart_count + (1 if run.container_id else 0)
+        restart = run.restart_count + (1 if run.container_id or run.ran_before else 0)
         return ContainerSpec(
             name=f"k8s_{run.name}_{self.pod_name}_{self.namespace}_{self.uid[:8]}_{restart}",
             image=image,

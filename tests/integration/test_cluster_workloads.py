@@ -345,3 +345,39 @@ def test_hpa_scales_two_to_three_on_cpu(kube, namespace, app_images):
     hpa = kube.request("GET", f"/apis/autoscaling/v2beta2/namespaces/{namespace}/horizontalpodautoscalers/busy")
     assert hpa["status"]["desiredReplicas"] == 3
     assert load.failures == []
+
+
+def test_stop_and_start_keep_the_cluster_and_its_workloads(kube, namespace, app_images, kube_cluster, docker_engine):
+    """`cluster stop` ends the control plane and the pods' containers; `start` brings both back from the
+    kept state: same API address, the pod running again (restart counted), the Service on the same port."""
+    from pathlib import Path
+
+    from cocusctl.core.cluster import control_plane
+
+    address = deploy(kube, namespace, deployment("durable", app_images["v1"], replicas=1))
+    uid = pods(kube, namespace, "durable")[0]["metadata"]["uid"]
+    home = Path(kube_cluster.home)
+
+    stopped = control_plane.stop(home)
+    assert stopped.stopped and not stopped.running
+    assert not any(c.running for c in stopped.components)
+    assert docker_engine.containers.list(all=True, filters={"label": f"cocus.pod.uid={uid}"}) == []
+    again = control_plane.stop(home)
+    assert not again.stopped
+
+    started = control_plane.start(home, timeout=180)
+    assert started.started and started.api == kube_cluster.api and started.node_ready
+
+    def back():
+        # Until the agent reports again, the API still shows the status from before the stop.
+        [pod] = pods(kube, namespace, "durable")
+        restarted = pod["status"]["containerStatuses"][0]["restartCount"] == 1
+        return pod if restarted and is_ready(pod) and pod["metadata"]["uid"] == uid else None
+
+    pod = wait_for("the pod to run again", back, 90)
+    assert pod["status"]["containerStatuses"][0]["lastState"]["terminated"]["reason"] == "ContainerStatusUnknown"
+    assert local_address(kube, namespace, "durable") == address
+    conn = http.client.HTTPConnection(*address, timeout=10)
+    conn.request("GET", "/")
+    assert json.loads(conn.getresponse().read())["pod"] == pod["metadata"]["name"]
+    conn.close()
