@@ -14,7 +14,6 @@ import asyncio
 import itertools
 import json
 import logging
-import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from typing import Any
 
 from cocusctl.adapters.kubernetes import MERGE_PATCH, KubeApi, KubeApiError
 from cocusctl.core.cluster.control_plane import PROXY_ANNOTATION as ANNOTATION
+from cocusctl.core.cluster.control_plane import port_free
 from cocusctl.nodeagent.informer import Informer, key_of
 
 Json = dict[str, Any]
@@ -37,16 +37,6 @@ class Listener:
     server: asyncio.AbstractServer
     backends: tuple[tuple[str, int], ...] = ()
     turn: itertools.count = field(default_factory=itertools.count)
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def backends_for(service_port: Json, slices: list[Json], leaving: set[str]) -> tuple[tuple[str, int], ...]:
@@ -143,7 +133,7 @@ class ServiceProxy:
                 self._publish(service, ports)
 
     def _listen(self, key: str, port_key: str, remembered: int | None, node_port: int | None) -> Listener | None:
-        candidates = [p for p in (remembered, node_port) if p and _port_free(p)] + [0]
+        candidates = [p for p in (remembered, node_port) if p and port_free(p)] + [0]
         for candidate in candidates:
             future = asyncio.run_coroutine_threadsafe(self._serve(key, port_key, candidate), self.loop)
             try:

@@ -135,25 +135,13 @@ class DockerRuntime:
 
     def create_and_start(self, spec: ContainerSpec) -> str:
         errors = self._docker.errors
-        kwargs: dict[str, Any] = {}
-        if spec.entrypoint is not None:
-            kwargs["entrypoint"] = spec.entrypoint
-        if spec.command is not None:
-            kwargs["command"] = spec.command
-        if spec.working_dir:
-            kwargs["working_dir"] = spec.working_dir
-        if spec.user:
-            kwargs["user"] = spec.user
-        if spec.mem_limit:
-            kwargs["mem_limit"] = spec.mem_limit
-        if spec.nano_cpus:
-            kwargs["nano_cpus"] = spec.nano_cpus
-        if spec.cap_add:
-            kwargs["cap_add"] = spec.cap_add
-        if spec.cap_drop:
-            kwargs["cap_drop"] = spec.cap_drop
-        if spec.no_new_privileges:
-            kwargs["security_opt"] = ["no-new-privileges"]
+        options: dict[str, Any] = {
+            "entrypoint": spec.entrypoint, "command": spec.command, "working_dir": spec.working_dir or None,
+            "user": spec.user or None, "mem_limit": spec.mem_limit, "nano_cpus": spec.nano_cpus,
+            "cap_add": spec.cap_add or None, "cap_drop": spec.cap_drop or None,
+            "security_opt": ["no-new-privileges"] if spec.no_new_privileges else None,
+        }
+        kwargs = {name: value for name, value in options.items() if value is not None}
         try:
             old = self.client.containers.get(spec.name)
             if old.labels.get(LABEL_CLUSTER) == spec.labels.get(LABEL_CLUSTER):

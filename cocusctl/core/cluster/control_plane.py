@@ -188,7 +188,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _port_free(port: int) -> bool:
+def port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -351,7 +351,7 @@ def _choose_ports(layout: ClusterLayout, api_port: int) -> None:
         layout.api_port = api_port
     for attr, component in owners.items():
         current = getattr(layout, attr)
-        if current and (running_pid(layout, component) is not None or _port_free(current)):
+        if current and (running_pid(layout, component) is not None or port_free(current)):
             continue
         if attr == "api_port" and api_port:
             raise UsageError(f"port {api_port} on 127.0.0.1 is taken; choose another with --port")
