@@ -133,6 +133,11 @@ def _terminated(info: ContainerInfo | None, container_id: str) -> Json:
     return out
 
 
+def _completed(run: ContainerRun) -> bool:
+    """Ended with exit code 0 and will not run again (what an init container must do)."""
+    return run.terminated is not None and run.waiting is None and run.terminated.get("exitCode") == 0
+
+
 class PodWorker(threading.Thread):
     def __init__(self, host: PodHost, pod: Json, ip: str, existing: list[ContainerInfo]) -> None:
         meta = pod["metadata"]
@@ -263,10 +268,10 @@ class PodWorker(threading.Thread):
         if self._phase() in ("Succeeded", "Failed"):
             return
         for run in self.init_runs:
-            if run.terminated is not None and run.terminated.get("exitCode") == 0 and run.waiting is None:
-                continue
-            self._drive(run)
-            return  # the next init container (or the app) waits for this one
+            if not _completed(run):
+                self._drive(run)
+            if not _completed(run):
+                return  # the next init container (or the app) waits for this one
         for run in self.runs:
             self._drive(run)
 
@@ -468,8 +473,7 @@ class PodWorker(threading.Thread):
         return "Running"
 
     def _init_done(self) -> bool:
-        return all(r.terminated is not None and r.waiting is None and r.terminated.get("exitCode") == 0
-                   for r in self.init_runs)
+        return all(_completed(r) for r in self.init_runs)
 
     def _condition(self, kind: str, ok: bool, reason: str | None = None) -> Json:
         status = "True" if ok else "False"
