@@ -7,8 +7,9 @@ STEPS+=(kubernetes)
 readonly KUBE_BUILD_PACKAGES=(golang-1.19-go golang-github-modern-go-reflect2-dev make rsync dpkg-dev)
 KUBE_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
-# The build module is standard-library only: the machine's Python runs it before any venv exists.
-kube_build() { PYTHONPATH=$KUBE_REPO "$PROBE_PY" -m cocusctl.core.cluster.build "$@"; }
+# The build module is standard-library only: the machine's Python runs it before any venv exists, from the
+# checkout (-S: no site-packages, so no other installed cocusctl can shadow this checkout's).
+kube_build() { (cd "$KUBE_REPO" && "$PROBE_PY" -S -m cocusctl.core.cluster.build "$@"); }
 
 up_kubernetes() {
     local cached
