@@ -62,3 +62,9 @@ class Adapters:
         from cocusctl.adapters.cloudrun import CloudRun
 
         return self._once(f"cloudrun:{environment.name}", lambda: CloudRun.for_environment(environment))
+
+    # --- Prometheus HTTP API ---------------------------------------------------------------------
+    def prometheus(self, url: str) -> Any:
+        from cocusctl.adapters.prometheus import Prometheus
+
+        return self._once(f"prometheus:{url}", lambda: Prometheus(url))

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-
 # An image whose zlib1g lags behind bookworm-security: the package as bookworm's main suite first shipped it.
 STALE_DOCKERFILE = """\
 FROM {base}
