@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the test app lives in tests/support
 SERVICE_IMAGE = os.environ.get("COCUS_SERVICE_IMAGE")
 RESULT = Path(__file__).parent / "results" / ("cloudrun_deploy_service.json" if SERVICE_IMAGE
                                               else "cloudrun_deploy.json")
@@ -64,10 +65,10 @@ def summary(samples: list[float]) -> dict[str, float]:
 def main() -> None:
     from cocusctl.adapters.cloudrun import CloudRun
     from cocusctl.core.cloudrun.deploy import Deployer, DeployPlan
-    from cocusctl.core.cloudrun.images import parse_image_ref
     from cocusctl.core.config import load_config
+    from cocusctl.core.images import ImageRef
     from cocusctl.core.reporting import NullReporter
-    from cocusctl.emulator.testing import build_test_image, emulator_process, write_config
+    from tests.support.cloudrun import build_test_image, emulator_process, write_config
 
     image_ref = SERVICE_IMAGE or build_test_image("bench").ref
     extra: dict[str, Any] = {}
@@ -106,9 +107,9 @@ def main() -> None:
         loaded = load_config(config)
         environment = loaded.environment("local-bench")
         for i in range(RUNS):
-            settings = environment.settings.cloudrun.model_copy(update={"env": env_vars(f"core{i}")})
-            plan = DeployPlan.from_settings("local-bench", "bench", parse_image_ref(image_ref), settings,
-                                            strategy="all")
+            revision = environment.settings.revision.model_copy(update={"env": env_vars(f"core{i}")})
+            plan = DeployPlan.from_settings("local-bench", "bench", ImageRef.pinned(image_ref), revision,
+                                            environment.settings.release, strategy="all")
             api = TimedApi(CloudRun(environment.settings.project, environment.settings.region, emu.endpoint))
             start = time.perf_counter()
             result = Deployer(api, NullReporter()).deploy(plan)  # type: ignore[arg-type]

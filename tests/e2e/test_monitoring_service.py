@@ -69,8 +69,8 @@ def test_prometheus_gated_canary_and_every_dashboard_query(tmp_path, monkeypatch
     from cocusctl.core.observability import stack
     from cocusctl.core.observability.dashboards import dashboards
     from cocusctl.core.observability.slo import load_slo
-    from cocusctl.emulator.testing import LoadGenerator, emulator_process, write_config
     from tests.service.fake_llm import FakeLLM
+    from tests.support.cloudrun import LoadGenerator, emulator_process, write_config
 
     home = tmp_path / "monitoring"
     monkeypatch.setenv("COCUS_MONITORING_HOME", str(home))  # the emulator (a child) writes its targets there
