@@ -17,14 +17,6 @@ from pathlib import Path
 
 from cocusctl.core.canary import CanaryAnalyzer
 from cocusctl.core.cloudrun.deploy import no_interrupts
-from cocusctl.core.cloudrun.model import (
-    ConditionRow,
-    DeployResult,
-    RevisionRow,
-    StatusResult,
-    TrafficResult,
-    TrafficRow,
-)
 from cocusctl.core.cloudrun.traffic import parse_assignments
 from cocusctl.core.errors import CocusError, DeployError, Interrupted, OperationTimeout, ToolError, UsageError
 from cocusctl.core.gke import values as v
@@ -32,6 +24,14 @@ from cocusctl.core.gke.api import ClusterApi, HelmApi
 from cocusctl.core.gke.canary import canary_replicas, share
 from cocusctl.core.gke.model import HelmRevision
 from cocusctl.core.gke.workloads import Smoke, Workloads, pod_shares
+from cocusctl.core.release.results import (
+    ConditionRow,
+    DeployResult,
+    RevisionRow,
+    StatusResult,
+    TrafficResult,
+    TrafficRow,
+)
 from cocusctl.core.reporting import Reporter
 
 HISTORY_SHOWN = 10
