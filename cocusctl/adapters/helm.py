@@ -70,8 +70,10 @@ class Helm:
         data = self._run("upgrade", self.command.install_or_upgrade(
             release, chart, dict(values), namespace=namespace, create_namespace=True, description=description,
             timeout=f"{int(timeout_s)}s"))
+        metadata = (data.get("chart") or {}).get("metadata") or {}
         return HelmRevision(revision=int(data["version"]), status=data["info"]["status"],
-                            description=data["info"].get("description", ""), updated=data["info"].get("last_deployed", ""))
+                            description=data["info"].get("description", ""), updated=data["info"].get("last_deployed", ""),
+                            chart=f"{metadata.get('name', '')}-{metadata.get('version', '')}")
 
     def history(self, release: str, *, namespace: str) -> list[HelmRevision]:
         """Every stored revision, oldest first; [] when the release does not exist."""
@@ -86,7 +88,7 @@ class Helm:
             raise ToolError("helm", ["helm", "history"], exc.returncode, stderr,
                             message=_message("history", stderr)) from exc
         return [HelmRevision(revision=int(r["revision"]), status=r["status"], description=r.get("description", ""),
-                             updated=r.get("updated", "")) for r in rows]
+                             updated=r.get("updated", ""), chart=r.get("chart", "")) for r in rows]
 
     def values(self, release: str, *, namespace: str, revision: int | None = None) -> dict[str, Any]:
         """The values a revision was installed with (what cocusctl passed, not the chart's defaults)."""

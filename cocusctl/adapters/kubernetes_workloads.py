@@ -8,15 +8,14 @@ call, so no port-forward or public endpoint is needed.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from cocusctl.adapters.kubernetes import KubeApiError, KubernetesClient
 from cocusctl.core.gke.model import HttpReply, Json
+from cocusctl.core.net import is_loopback
 
 LOCAL_PORTS_ANNOTATION = "cluster.cocus.dev/local-ports"
 
@@ -72,7 +71,7 @@ class KubernetesWorkloads:
         return f"{self.api_server}/api/v1/namespaces/{namespace}/services/{service}:http/proxy"
 
     def pod_url(self, namespace: str, pod: str, ip: str, port: int) -> str:
-        if ip and ipaddress.ip_address(ip).is_loopback:
+        if is_loopback(ip):
             return f"http://{ip}:{port}"
         return f"{self.api_server}/api/v1/namespaces/{namespace}/pods/{pod}:{port}/proxy"
 
@@ -82,9 +81,8 @@ class KubernetesWorkloads:
             return self._through_api_server(method, url[len(self.api_server):], json_body, headers, timeout)
         import httpx
 
-        host = urlsplit(url).hostname or ""
         try:
-            with httpx.Client(timeout=timeout, trust_env=not _is_loopback(host)) as http:
+            with httpx.Client(timeout=timeout, trust_env=not is_loopback(url)) as http:
                 response = http.request(method, url, json=json_body, headers=dict(headers or {}))
         except httpx.HTTPError:
             return HttpReply(0)
@@ -106,10 +104,3 @@ class KubernetesWorkloads:
 
     def close(self) -> None:
         self.client.close()
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"

@@ -20,6 +20,9 @@ VALUE_SETS = {
     "defaults": [],
     "gke": [CHART / "ci" / "gke-values.yaml"],
     "cert-manager": [CHART / "ci" / "cert-manager-values.yaml"],
+    # What `cocusctl render --env prod-gke` writes (the golden file), with the digest deploy adds.
+    "rendered-prod-gke": [REPO / "tests" / "golden" / "render" / "prod-gke" / "helm-values.yaml",
+                          CHART / "ci" / "digest-values.yaml"],
 }
 KUBE_VERSIONS = {"1.20.2": ("autoscaling/v2beta2", "policy/v1beta1"), "1.31.0": ("autoscaling/v2", "policy/v1")}
 
@@ -78,7 +81,7 @@ def test_api_deployment_matches_the_service(helm_bin: str) -> None:
     deployment = one(docs, "Deployment", "cocus-rag")
     spec = deployment["spec"]
     assert spec["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
-    assert "replicas" not in spec  # the HPA owns the count
+    assert spec["replicas"] == 2  # a first install starts at the HPA's minimum; later ones keep the HPA's count
     pod = spec["template"]["spec"]
     (container,) = pod["containers"]
     assert container["startupProbe"]["httpGet"]["path"] == "/readyz" in served

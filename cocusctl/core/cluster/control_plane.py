@@ -427,7 +427,8 @@ def _loopback_network(text: str) -> str:
         network = ipaddress.ip_network(text, strict=False)
     except ValueError:
         network = None
-    if network is None or not network.is_loopback or network.num_addresses < 4:
+    loopback = ipaddress.IPv4Network("127.0.0.0/8")
+    if not isinstance(network, ipaddress.IPv4Network) or not network.subnet_of(loopback) or network.num_addresses < 4:
         raise UsageError(f"--pod-cidr must be a loopback network (e.g. 127.10.0.0/16), got {text!r}")
     return str(network)
 

@@ -52,3 +52,9 @@ class ClusterApi(Protocol):
     def pod_url(self, namespace: str, pod: str, ip: str, port: int) -> str:
         """Where one pod answers from this machine (its IP on the local cluster, else the API server's proxy)."""
         ...
+
+
+class SecretReader(Protocol):
+    """A pinned secret version's value (the local secret store, for a cluster on this machine)."""
+
+    def __call__(self, secret: str, version: str) -> bytes: ...

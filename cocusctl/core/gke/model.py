@@ -28,6 +28,7 @@ class HelmRevision:
     status: str  # deployed, superseded, failed, pending-upgrade, …
     description: str = ""
     updated: str = ""
+    chart: str = ""  # NAME-VERSION of the chart it was installed from
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,9 @@ class GkeRelease:
         current = self.helm.values(plan.release, namespace=plan.namespace, revision=deployed.revision)
         before = self.traffic(w, current)
         stable_rollout = w.rollout("stable")
-        if current == target and history[-1] == deployed and stable_rollout is not None and stable_rollout.done:
+        same_chart = deployed.chart == chart_name(plan.chart)
+        if current == target and same_chart and history[-1] == deployed and stable_rollout is not None \
+                and stable_rollout.done:
             self.reporter.success(f"{rev} already serves 100 % of {plan.release}; nothing to do")
             return self._result(plan, w, api, strategy, before=before, created=False, changed=False, steps=[],
                                 outcome="unchanged")
@@ -347,6 +349,14 @@ class GkeRelease:
         return history, deployed, self.helm.values(plan.release, namespace=plan.namespace,
                                                    revision=deployed.revision)
 
+    def revision_values(self, plan: GkePlan, revision: str) -> v.Values:
+        """The `api` values a revision of the release ran with."""
+        history = self.helm.history(plan.release, namespace=plan.namespace)
+        known = self._known_revisions(plan, history)
+        if revision not in known:
+            raise UsageError(f"unknown revision {revision!r} (revisions: {', '.join(sorted(known))})")
+        return known[revision]
+
     def _known_revisions(self, plan: GkePlan, history: list[HelmRevision]) -> dict[str, v.Values]:
         """Revision name -> its settings, from the last Helm revisions (stable and canary tracks)."""
         known: dict[str, v.Values] = {}
@@ -408,6 +418,14 @@ class GkeRelease:
             traffic_before=before, traffic_after=self.traffic(w, after_values),
             steps=steps, analysis=list(self.analyzer.results) if self.analyzer else [],
         )
+
+
+def chart_name(chart: Path) -> str:
+    """NAME-VERSION from the chart's Chart.yaml, as Helm records it in the release history."""
+    import yaml
+
+    meta = yaml.safe_load((chart / "Chart.yaml").read_text(encoding="utf-8"))
+    return f"{meta['name']}-{meta['version']}"
 
 
 def _last_deployed(history: list[HelmRevision]) -> HelmRevision | None:
