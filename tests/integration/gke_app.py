@@ -165,7 +165,8 @@ class Load:
                 body = response.read()
                 with self._lock:
                     if response.status == 200:
-                        self.served[json.loads(body)["revision"]] += 1
+                        data = json.loads(body)  # the test app says `revision`, the service's /version `k_revision`
+                        self.served[data.get("revision") or data.get("k_revision") or "?"] += 1
                     else:
                         self.failures.append(f"HTTP {response.status}")
             except OSError as exc:

@@ -72,9 +72,16 @@ class GkeTarget:
     def _local_secrets(self) -> dict[str, str]:
         if self.read_secret is None:
             raise NotAvailableError("no local secret store to read the revision's secrets from")
+        from cocusctl.core.local_secrets import SecretNotFound
+
         values: dict[str, str] = {}
         for env, ref in sorted(self.environment.settings.revision.secrets.items()):
-            values[env] = self.read_secret(ref.secret, ref.version).decode("utf-8")
+            try:
+                values[env] = self.read_secret(ref.secret, ref.version).decode("utf-8")
+            except SecretNotFound as exc:
+                raise UsageError(f"{exc} in the local secret store (environment {self.environment.name}, {env}); "
+                                 "nothing was deployed",
+                                 hint=f"cocusctl secrets set --env {self.environment.name} {ref.secret}") from None
         return values
 
     def _release(self, *, analyzer: CanaryAnalyzer | None = None) -> GkeRelease:
