@@ -176,5 +176,7 @@ def run_doctor(load: Callable[[], LoadedConfig], env_name: str | None, probes: P
             _check("google credentials", needs_google, lambda: probes.google(needs_google),
                    "gcloud auth application-default login, or GOOGLE_APPLICATION_CREDENTIALS=key.json")
         )
-    checks.append(_check("local cluster", False, probes.cluster, "cocusctl cluster start"))
+    # Required where the environment deploys to it (gke.kubeconfig: local); reported everywhere else.
+    needs_cluster = env is not None and env.target == "gke" and env.settings.gke.is_local
+    checks.append(_check("local cluster", needs_cluster, probes.cluster, "cocusctl cluster start"))
     return DoctorReport(environment=env.name if env else env_name, checks=checks)
