@@ -67,17 +67,22 @@ def main() -> None:
     from cocusctl.core.cloudrun.deploy import Deployer, DeployPlan
     from cocusctl.core.config import load_config
     from cocusctl.core.images import ImageRef
+    from cocusctl.core.local_secrets import LocalSecretStore
     from cocusctl.core.reporting import NullReporter
     from tests.support.cloudrun import build_test_image, emulator_process, write_config
 
     image_ref = SERVICE_IMAGE or build_test_image("bench").ref
     extra: dict[str, Any] = {}
+    store = tempfile.TemporaryDirectory()  # the local secret store the emulator resolves the API key from
     if SERVICE_IMAGE:  # the real service needs an API key; the smoke query sends it
         os.environ["COCUS_SMOKE_API_KEY"] = SMOKE_KEY
-        extra = {"memory": "1Gi", "smoke_query": "How do I read a file line by line?"}
+        os.environ["COCUS_SECRETS_FILE"] = str(Path(store.name) / "secrets.json")
+        LocalSecretStore(Path(store.name) / "secrets.json").add_version("local-bench", "api-keys", SMOKE_KEY.encode())
+        extra = {"memory": "1Gi", "smoke_query": "How do I read a file line by line?",
+                 "secrets": {"COCUS_API_KEYS": {"secret": "api-keys", "version": "1"}}}
 
     def env_vars(run: str) -> dict[str, str]:
-        base = {"COCUS_API_KEYS": SMOKE_KEY, "COCUS_HOST": "127.0.0.1"} if SERVICE_IMAGE else {}
+        base = {"COCUS_HOST": "127.0.0.1"} if SERVICE_IMAGE else {}
         return {**base, "RUN": run} if run else base
     with tempfile.TemporaryDirectory() as tmp, emulator_process(Path(tmp) / "emu") as emu:
         config = Path(tmp) / "cocus.yaml"
@@ -138,6 +143,7 @@ def main() -> None:
         "cpus": os.cpu_count(),
     }
     RESULT.parent.mkdir(parents=True, exist_ok=True)
+    store.cleanup()
     RESULT.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
 
