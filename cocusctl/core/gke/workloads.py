@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from cocusctl.core.errors import DeployError, OperationTimeout
 from cocusctl.core.gke.api import ClusterApi
 from cocusctl.core.gke.model import REVISION_LABEL, TRACK_LABEL, Pod, Rollout
+from cocusctl.core.release.smoke import smoke_test
 from cocusctl.core.reporting import Reporter
 
 LOG_LINES = 10
@@ -123,21 +124,12 @@ class Workloads:
                                          f"{_got(reply.status)}", pod)
 
     def _smoke(self, url: str, smoke: Smoke, what: str) -> None:
-        checks: list[tuple[str, str, object | None]] = [("GET", p, None) for p in smoke.paths]
-        if smoke.query:
-            checks.append(("POST", "/v1/query", {"question": smoke.query}))
-        for method, path, body in checks:
-            self.reporter.step(f"Smoke test: {method} {path} on {what}")
-            status = 0
-            for attempt in range(3):
-                headers = {"X-API-Key": smoke.api_key} if smoke.api_key and body is not None else None
-                status = self.cluster.http(method, url.rstrip("/") + path, json_body=body, headers=headers,
-                                           timeout=30.0).status
-                if 200 <= status < 300:
-                    break
-                self.sleep(0.5 * (attempt + 1))
-            if not 200 <= status < 300:
-                raise DeployError(f"smoke test failed: {method} {path} on {what} gave {_got(status)}")
+        def status(method: str, url: str, *, json_body: object | None, headers: dict[str, str] | None,
+                   timeout: float) -> int:
+            return self.cluster.http(method, url, json_body=json_body, headers=headers, timeout=timeout).status
+
+        smoke_test(status, url, paths=smoke.paths, query=smoke.query, api_key=smoke.api_key, what=what,
+                   reporter=self.reporter, sleep=self.sleep)
 
     # ------------------------------------------------------------------ traffic
     def serving(self) -> dict[str, int]:
