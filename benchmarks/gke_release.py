@@ -29,7 +29,6 @@ sys.path.insert(0, str(REPO))
 RESULT = Path(__file__).parent / "results" / "gke_release.json"
 CHART = REPO / "helm" / "cocus-mvp"
 REGISTRY = os.environ.get("COCUS_TEST_REGISTRY", "127.0.0.1:5000")
-BASE_IMAGE = os.environ.get("COCUS_BASE_IMAGE", "cocus/python-base:3.11-bookworm")
 PROBES = {
     "startup": {"path": "/readyz", "periodSeconds": 1, "timeoutSeconds": 2, "failureThreshold": 120},
     "readiness": {"path": "/readyz", "periodSeconds": 1, "timeoutSeconds": 2, "failureThreshold": 1,
@@ -71,7 +70,8 @@ class Bench:
 
         image = self.images[key]
         return v.with_revision("rag", {
-            "image": {"repository": image.repository, "digest": image.digest, "pullPolicy": "IfNotPresent"},
+            "image": {"repository": image.ref.partition("@")[0], "digest": image.digest,
+                      "pullPolicy": "IfNotPresent"},
             "env": {}, "resources": {"requests": {"cpu": request_cpu, "memory": "32Mi"},
                                      "limits": {"cpu": limit_cpu, "memory": "128Mi"}}})
 
@@ -111,7 +111,7 @@ class Bench:
 
     def under_load(self) -> None:
         from cocusctl.core.errors import DeployError
-        from tests.integration.gke_app import Load
+        from tests.integration.cluster_load import Load
 
         plan = self.plan()
         self.release.deploy(plan, self.api("okv1"))
@@ -142,7 +142,7 @@ class Bench:
             "serving_after": {r.revision: r.percent for r in self.release.status(plan).traffic}}
 
     def canary(self) -> None:
-        from tests.integration.gke_app import Load, sample
+        from tests.integration.cluster_load import Load, sample
 
         plan = self.plan(replicaCount=9)
         self.release.deploy(plan, self.api("okv1"))
@@ -177,7 +177,7 @@ class Bench:
             "failed_requests": len(load.failures), "deploy_s": round(took, 2)}
 
     def hpa(self) -> None:
-        from tests.integration.gke_app import Load
+        from tests.integration.cluster_load import Load
 
         plan = self.plan(autoscaling={"enabled": True, "minReplicas": 2, "maxReplicas": 3,
                                       "targetCPUUtilizationPercentage": 50, "scaleDownStabilizationSeconds": 300})
@@ -204,9 +204,9 @@ class Bench:
 def main() -> None:
     from cocusctl.adapters.kubernetes import KubernetesClient
     from cocusctl.core.cluster import control_plane
-    from tests.integration.gke_app import build_app_image
+    from tests.support.cloudrun import build_test_image
 
-    images = {mode + version: build_app_image(version, mode, registry=REGISTRY, base_image=BASE_IMAGE)
+    images = {mode + version: build_test_image(version, mode, registry=REGISTRY, repo="cocus-test/gke-app")
               for version, mode in (("v1", "ok"), ("v2", "ok"), ("v3", "ok"), ("v4", "crash"))}
     out: dict[str, Any] = {"python": sys.version.split()[0], "cpus": os.cpu_count(),
                            "load_average_at_start": round(os.getloadavg()[0], 1)}

@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 
 from cocusctl.cli import app
 from cocusctl.core.errors import ExitCode
-from tests.integration.gke_app import AppImage, Load, build_app_image
+from tests.integration.cluster_load import Load
+from tests.support import cloudrun as support
 
 pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.helm, pytest.mark.slow]
 
@@ -38,10 +39,9 @@ def cluster_home(request) -> str:
 
 
 @pytest.fixture(scope="module")
-def apps(local_registry, base_image) -> dict[str, AppImage]:
+def apps(local_registry, base_image) -> dict[str, support.TestImage]:
     """The test app in environment A's registry (B's gets its copy from `promote`)."""
-    return {name: build_app_image(version, mode, registry=local_registry, base_image=base_image,
-                                  repo="gke-cli-a/app")
+    return {name: support.build_test_image(version, mode, registry=local_registry, repo="gke-cli-a/app")
             for name, (version, mode) in {"v1": ("v1", "ok"), "v2": ("v2", "ok"), "crash": ("v3", "crash")}.items()}
 
 

@@ -20,7 +20,8 @@ from cocusctl.core.gke.release import GkePlan, GkeRelease
 from cocusctl.core.gke.workloads import Smoke
 from cocusctl.core.reporting import RecordingReporter
 from tests.conftest import need
-from tests.integration.gke_app import AppImage, Load, build_app_image, sample
+from tests.integration.cluster_load import Load, sample
+from tests.support import cloudrun as support
 
 pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.helm, pytest.mark.slow]
 
@@ -28,7 +29,7 @@ CHART = Path(__file__).resolve().parents[2] / "helm" / "cocus-mvp"
 RELEASE = "rag"
 FAST_PROBES = {
     "startup": {"path": "/readyz", "periodSeconds": 1, "timeoutSeconds": 2, "failureThreshold": 60},
-    "readiness": {"path": "/readyz", "periodSeconds": 1, "timeoutSeconds": 2, "failureThreshold": 1,
+    "readiness": {"path": "/readyz", "periodSeconds": 1, "timeoutSeconds": 2, "failureThreshold": 3,
                   "successThreshold": 1},
     "liveness": {"path": "/healthz", "periodSeconds": 5, "timeoutSeconds": 2, "failureThreshold": 3},
 }
@@ -44,9 +45,9 @@ def cluster(request):
 
 
 @pytest.fixture(scope="module")
-def images(docker_engine, local_registry, base_image) -> dict[str, AppImage]:
-    return {mode: build_app_image(version, mode, registry=local_registry, base_image=base_image)
-            for version, mode in (("v1", "ok"), ("v2", "ok"), ("v3", "crash"), ("v4", "badquery"))}
+def images(docker_engine, local_registry, base_image) -> dict[str, support.TestImage]:
+    return {mode: support.build_test_image(version, mode, registry=local_registry, repo="cocus-test/gke-app")
+            for version, mode in (("v1", "ok"), ("v3", "crash"), ("v4", "badquery"))}
 
 
 @dataclass
@@ -55,14 +56,15 @@ class Env:
     plan: GkePlan
     reporter: RecordingReporter
 
-    def api(self, image: AppImage, **env: str) -> dict:
+    def api(self, image: support.TestImage, **env: str) -> dict:
         return v.with_revision(RELEASE, {
-            "image": {"repository": image.repository, "digest": image.digest, "pullPolicy": "IfNotPresent"},
+            "image": {"repository": image.ref.partition("@")[0], "digest": image.digest,
+                      "pullPolicy": "IfNotPresent"},
             "env": dict(env),
             "resources": {"requests": {"cpu": "50m", "memory": "32Mi"}, "limits": {"cpu": "500m", "memory": "128Mi"}},
         })
 
-    def deploy(self, image: AppImage, strategy: str = "all", **env: str):
+    def deploy(self, image: support.TestImage, strategy: str = "all", **env: str):
         return self.release.deploy(self.plan, self.api(image, **env), strategy=strategy)
 
     def url(self) -> str:

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from cocusctl.cli import app
 from cocusctl.core.errors import ExitCode
-from tests.integration.gke_app import Load
+from tests.integration.cluster_load import Load
 
 pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.helm, pytest.mark.slow]
 
