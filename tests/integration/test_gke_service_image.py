@@ -27,14 +27,9 @@ pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.helm, pytest
 API_KEY = "gke-e2e-" + os.urandom(8).hex()
 
 
-@pytest.fixture
-def image(request: pytest.FixtureRequest) -> str:
-    if os.environ.get("COCUS_SERVICE_IMAGE"):
-        return os.environ["COCUS_SERVICE_IMAGE"]
-    return request.getfixturevalue("service_image")["pushed_ref"]
-
-
-def test_service_image_on_the_local_cluster(request, tmp_path: Path, monkeypatch, local_registry, image) -> None:
+def test_service_image_on_the_local_cluster(request, tmp_path: Path, monkeypatch, local_registry,
+                                            service_image_ref: str) -> None:
+    image = service_image_ref
     try:
         cluster = request.getfixturevalue("kube_cluster")
     except pytest.FixtureLookupError:
