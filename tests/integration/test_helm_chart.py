@@ -249,3 +249,34 @@ def test_policy_scan_has_no_high_or_critical_findings(trivy_bin: str, helm_bin: 
     blocking = [f"{m['ID']} {m['Severity']} {m['Title']}" for m in results
                 if m["Status"] == "FAIL" and m["Severity"] in ("HIGH", "CRITICAL")]
     assert blocking == []
+
+
+def test_a_gateway_in_cocus_yaml_renders_canary_weights(helm_bin: str, tmp_path: Path) -> None:
+    """gke.gateway → the rendered values route by HTTPRoute weights; a canary step sets the candidate's weight
+    (render-checked: no Gateway controller runs here)."""
+    from cocusctl.core.config import load_config
+    from cocusctl.core.gke import values as v
+    from cocusctl.core.gke.chart import base_values
+
+    config = tmp_path / "cocus.yaml"
+    config.write_text(json.dumps({"version": 1, "default_environment": "gw", "environments": {"gw": {
+        "target": "gke", "project": "acme-gw", "region": "europe-west1",
+        "registry": {"url": "europe-west1-docker.pkg.dev/acme-gw/cocus"},
+        "gke": {"namespace": "cocus", "gateway": {"name": "external-http", "namespace": "gateways",
+                                                  "hostnames": ["rag.acme.example"]}},
+        "revision": {"secrets": {"COCUS_API_KEYS": {"secret": "cocus-rag-api-keys", "version": "2"}}},
+    }}}))
+    loaded = load_config(config, environ={})
+    base = base_values(loaded, loaded.environment("gw"))
+    api = base.pop("api")
+    stable = v.with_revision("cocus-rag", {**api, "image": {**api["image"], "digest": "sha256:" + "a" * 64}})
+    candidate = v.with_revision("cocus-rag", {**api, "image": {**api["image"], "digest": "sha256:" + "b" * 64}})
+    values_file = tmp_path / "values.json"
+    values_file.write_text(json.dumps(v.canary_values(base, stable, candidate, replicas=1, weight=10)))
+    docs = render(helm_bin, "--values", str(values_file))
+    route = one(docs, "HTTPRoute", "cocus-rag")
+    assert {b["name"]: b["weight"] for b in route["spec"]["rules"][0]["backendRefs"]} == {
+        "cocus-rag-stable": 90, "cocus-rag-canary": 10}
+    assert route["spec"]["hostnames"] == ["rag.acme.example"]
+    assert one(docs, "Deployment", "cocus-rag-canary")["spec"]["template"]["metadata"]["labels"][
+        "cocus.dev/revision"] == candidate["revision"]
