@@ -58,8 +58,7 @@ class Helm:
         try:
             return asyncio.run(call)
         except errors.Error as exc:
-            stderr = exc.stderr.decode(errors="replace")
-            raise ToolError("helm", ["helm", what], exc.returncode, stderr, message=_message(what, stderr)) from exc
+            raise _error(what, exc) from exc
 
     def version(self) -> str:
         return self._run("version", self.command.version()).strip()
@@ -84,9 +83,7 @@ class Helm:
         except errors.ReleaseNotFoundError:
             return []
         except errors.Error as exc:
-            stderr = exc.stderr.decode(errors="replace")
-            raise ToolError("helm", ["helm", "history"], exc.returncode, stderr,
-                            message=_message("history", stderr)) from exc
+            raise _error("history", exc) from exc
         return [HelmRevision(revision=int(r["revision"]), status=r["status"], description=r.get("description", ""),
                              updated=r.get("updated", ""), chart=r.get("chart", "")) for r in rows]
 
@@ -113,6 +110,16 @@ class Helm:
 
 def _version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(n) for n in re.findall(r"\d+", version)[:2])
+
+
+def _error(what: str, exc: Any) -> ToolError | NotAvailableError:
+    """An unreachable cluster is a missing service (exit 3); any other failure is helm's (exit 4)."""
+    stderr = exc.stderr.decode(errors="replace")
+    message = _message(what, stderr)
+    if "cluster unreachable" in stderr.lower():
+        return NotAvailableError(message, hint="is the cluster running? `cocusctl cluster start` starts the local "
+                                 "one; for GKE: gcloud container clusters get-credentials", details=stderr)
+    return ToolError("helm", ["helm", what], exc.returncode, stderr, message=message)
 
 
 def _message(what: str, stderr: str) -> str:

@@ -45,3 +45,17 @@ def test_a_refused_value_is_a_tool_error_with_helms_message(helm_bin: str) -> No
                                release="rag", namespace="ns")
     assert info.value.message.startswith("helm template failed:")
     assert "/api/image/digest" in info.value.message
+
+
+def test_an_unreachable_cluster_is_a_missing_service(helm_bin: str, tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "gone",
+        "clusters": [{"name": "gone", "cluster": {"server": "https://127.0.0.1:9", "insecure-skip-tls-verify": True}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "gone", "context": {"cluster": "gone", "user": "u"}}],
+    }))
+    kubeconfig.chmod(0o600)
+    with pytest.raises(NotAvailableError, match="cluster unreachable") as info:
+        Helm.locate(kubeconfig=kubeconfig).history("rag", namespace="ns")
+    assert info.value.exit_code == 3 and "cocusctl cluster start" in (info.value.hint or "")
