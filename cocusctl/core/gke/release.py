@@ -137,6 +137,7 @@ class GkeRelease:
             self.reporter.step(f"Rolling {plan.release} to {rev}")
             self._upgrade(plan, target, f"cocusctl deploy {rev}")
             w.wait_rollout("stable", rev, plan.ready_timeout_s)
+            w.wait_track_gone("canary", plan.ready_timeout_s)
             steps.append("100")
             w.smoke_service(plan.smoke, rev)
             steps.append("smoke")
@@ -208,6 +209,8 @@ class GkeRelease:
                 self.helm.rollback(plan.release, deployed.revision, namespace=plan.namespace,
                                    timeout_s=plan.ready_timeout_s)
                 w.wait_rollout("stable", previous_rev, plan.ready_timeout_s)
+                if v.canary_api(self.helm.values(plan.release, namespace=plan.namespace)) is None:
+                    w.wait_track_gone("canary", plan.ready_timeout_s)
             except CocusError as exc:
                 raise DeployError(f"ROLLBACK FAILED: {exc.message}; retry with: cocusctl rollback --env "
                                   f"{plan.environment}") from None
@@ -314,6 +317,7 @@ class GkeRelease:
                 self.helm.rollback(plan.release, entry.revision, namespace=plan.namespace,
                                    timeout_s=plan.ready_timeout_s)
                 w.wait_rollout("stable", rev, plan.ready_timeout_s)
+                w.wait_track_gone("canary", plan.ready_timeout_s)
                 w.smoke_service(plan.smoke, rev)
             else:
                 assert target is not None
@@ -325,6 +329,8 @@ class GkeRelease:
                 if canary is not None:
                     w.wait_rollout("canary", canary["revision"], plan.ready_timeout_s)
                     w.health(plan.smoke, "canary", canary["revision"])
+                else:
+                    w.wait_track_gone("canary", plan.ready_timeout_s)
                 w.smoke_service(plan.smoke, stable_rev)
         except KeyboardInterrupt:
             self._restore(plan, w, deployed, previous_rev)

@@ -79,6 +79,15 @@ class Workloads:
                                                                     if waiting else ""))
             self.sleep(POLL_S)
 
+    def wait_track_gone(self, track: str, timeout_s: float) -> None:
+        """Until no pod of `track` serves any more (each one gone or terminating): a removed canary Deployment
+        loses its pods through the garbage collector, a moment after Helm deletes it."""
+        deadline = time.monotonic() + timeout_s
+        while any(not pod.terminating for pod in self.pods(track=track)):
+            if time.monotonic() >= deadline:
+                raise OperationTimeout(f"the {track} pods of {self.release} were not removed within {timeout_s:g} s")
+            self.sleep(POLL_S)
+
     def fail_on_broken_pods(self, track: str, revision: str) -> None:
         for pod in self.pods(track=track, revision=revision):
             reason = pod.failure()
