@@ -49,8 +49,10 @@ def deployment(name: str, image: str, *, replicas: int, max_unavailable: int = 0
                         "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
                         "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 1,
                                            "failureThreshold": 1},
-                        "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 2,
-                                          "initialDelaySeconds": 2, "failureThreshold": 3},
+                        "startupProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 1,
+                                         "failureThreshold": 30},
+                        "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 1,
+                                          "failureThreshold": 2},
                         "resources": {"requests": {"cpu": "100m", "memory": "32Mi"},
                                       "limits": {"cpu": cpu_limit, "memory": "128Mi"}},
                     }],
@@ -381,3 +383,68 @@ def test_stop_and_start_keep_the_cluster_and_its_workloads(kube, namespace, app_
     conn.request("GET", "/")
     assert json.loads(conn.getresponse().read())["pod"] == pod["metadata"]["name"]
     conn.close()
+
+
+def test_failing_liveness_probe_restarts_the_container(kube, namespace, app_images):
+    address = deploy(kube, namespace, deployment("sickly", app_images["v1"], replicas=1))
+    [pod] = pods(kube, namespace, "sickly")
+    conn = http.client.HTTPConnection(*address, timeout=10)
+    conn.request("GET", "/sick")
+    assert json.loads(conn.getresponse().read()) == {"pod": pod["metadata"]["name"], "sick": True}
+    conn.close()
+
+    def restarted():
+        current = kube.request("GET", f"/api/v1/namespaces/{namespace}/pods/{pod['metadata']['name']}")
+        status = current["status"]["containerStatuses"][0]
+        return current if status["restartCount"] == 1 and is_ready(current) else None
+
+    current = wait_for("the liveness restart", restarted, 60)
+    # The agent stopped it (SIGTERM; the app exits 0 on it); the new instance is healthy again.
+    assert current["status"]["containerStatuses"][0]["lastState"]["terminated"]["exitCode"] == 0
+    events = kube.request("GET", f"/api/v1/namespaces/{namespace}/events",
+                          query={"fieldSelector": f"involvedObject.name={pod['metadata']['name']}"})["items"]
+    messages = [(e["reason"], e["message"]) for e in events]
+    assert any(r == "Unhealthy" and m.startswith("Liveness probe failed: HTTP probe failed with statuscode: 500")
+               for r, m in messages), messages
+    assert ("Killing", "Container app failed liveness probe, will be restarted") in messages
+
+
+@pytest.mark.parametrize(("ignore_sigterm", "exit_code"), [(False, 0), (True, 137)])
+def test_delete_sends_sigterm_then_sigkill_after_the_grace_period(kube, namespace, app_images, docker_engine,
+                                                                   ignore_sigterm, exit_code):
+    spec = deployment("graceful", app_images["v1"], replicas=1)
+    pod_spec = spec["spec"]["template"]["spec"]
+    pod_spec["terminationGracePeriodSeconds"] = 4
+    if ignore_sigterm:
+        pod_spec["containers"][0]["env"].append({"name": "IGNORE_SIGTERM", "value": "1"})
+    deploy(kube, namespace, spec)
+    [pod] = pods(kube, namespace, "graceful")
+    uid = pod["metadata"]["uid"]
+    [container] = docker_engine.containers.list(filters={"label": f"cocus.pod.uid={uid}"})
+    # The agent removes the container once it stopped: follow its end and its output live.
+    died: list[dict] = []
+    output: list[bytes] = []
+    events = docker_engine.events(filters={"container": container.id, "event": "die"}, decode=True)
+    watchers = [threading.Thread(target=lambda: died.append(next(iter(events))), daemon=True),
+                threading.Thread(target=lambda: output.extend(container.logs(stream=True, follow=True)), daemon=True)]
+    for t in watchers:
+        t.start()
+    started = time.monotonic()
+    kube.request("DELETE", f"/api/v1/namespaces/{namespace}/pods/{pod['metadata']['name']}")
+
+    def gone():
+        return uid not in {p["metadata"]["uid"] for p in pods(kube, namespace, "graceful")}
+
+    wait_for("the pod object to go", gone, 30, interval=0.1)
+    took = time.monotonic() - started
+    for t in watchers:
+        t.join(10)
+    events.close()
+    assert int(died[0]["Actor"]["Attributes"]["exitCode"]) == exit_code
+    log = b"".join(output).decode()
+    if ignore_sigterm:
+        assert 4 <= took < 12, took   # the whole grace period, then SIGKILL
+        assert "SIGTERM: ignored" in log
+    else:
+        assert took < 4, took          # it stopped on SIGTERM, well within the grace period
+        assert "SIGTERM: finishing requests in flight" in log
