@@ -49,6 +49,9 @@ def deployment(name: str, image: str, *, replicas: int, max_unavailable: int = 0
                         "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
                         "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 1,
                                            "failureThreshold": 1},
+                        # The usual drain: connections the proxy opened just before the pod left the rotation
+                        # are still answered (the same race exists with kube-proxy on GKE).
+                        "lifecycle": {"preStop": {"exec": {"command": ["sleep", "1"]}}},
                         "startupProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 1,
                                          "failureThreshold": 30},
                         "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 1,
