@@ -120,7 +120,7 @@ class NodeAgent:
         self.proxy.stop()
         self.metrics.stop()
         self.heartbeat.stop()
-        self.server.stop()
+        # The HTTPS endpoint ends with the process (its shutdown() could wait on a client's TLS handshake).
         self._stopped.set()
 
     def _register_metrics_api(self) -> None:
