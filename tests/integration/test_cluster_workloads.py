@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.slow]
+pytestmark = [pytest.mark.kubernetes, pytest.mark.docker, pytest.mark.registry, pytest.mark.slow]
 
 LOAD_THREADS = 4
 REQUEST_PAUSE_S = 0.02
