@@ -27,6 +27,7 @@ from pydantic import BaseModel
 
 from cocusctl.core.cluster import build, kubeconfig, pki
 from cocusctl.core.errors import NotAvailableError, OperationTimeout, UsageError
+from cocusctl.core.net import is_loopback
 from cocusctl.core.reporting import NullReporter, Reporter
 
 NODE_NAME = "cocus-node"
@@ -427,7 +428,9 @@ def _loopback_network(text: str) -> str:
         network = ipaddress.ip_network(text, strict=False)
     except ValueError:
         network = None
-    if network is None or not network.is_loopback or network.num_addresses < 4:
+    inside = network is not None and all(
+        is_loopback(str(edge)) for edge in (network.network_address, network.broadcast_address))
+    if network is None or not inside or network.num_addresses < 4:
         raise UsageError(f"--pod-cidr must be a loopback network (e.g. 127.10.0.0/16), got {text!r}")
     return str(network)
 
