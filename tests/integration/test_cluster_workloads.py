@@ -129,6 +129,18 @@ def deploy(kube, namespace: str, spec: dict) -> tuple[str, int]:
     return local_address(kube, namespace, name)
 
 
+def wait_for_restart(kube, namespace: str, name: str, what: str) -> dict:
+    """The pod once its container restarted once and it is Ready again (until then the API may still show
+    the status from before)."""
+
+    def restarted():
+        current = kube.request("GET", f"/api/v1/namespaces/{namespace}/pods/{name}")
+        statuses = current["status"].get("containerStatuses") or []
+        return current if statuses and statuses[0]["restartCount"] == 1 and is_ready(current) else None
+
+    return wait_for(what, restarted, 90)
+
+
 # ------------------------------------------------------------------------------------- observers ---
 
 @dataclass
@@ -310,12 +322,7 @@ def test_killed_container_is_restarted_and_counted(kube, namespace, app_images, 
     [container] = docker_engine.containers.list(filters={"label": f"cocus.pod.uid={uid}"})
     container.kill()
 
-    def restarted():
-        current = kube.request("GET", f"/api/v1/namespaces/{namespace}/pods/{pod['metadata']['name']}")
-        status = current["status"]["containerStatuses"][0]
-        return current if status["restartCount"] == 1 and is_ready(current) else None
-
-    current = wait_for("the restart", restarted, 60)
+    current = wait_for_restart(kube, namespace, pod["metadata"]["name"], "the restart")
     status = current["status"]["containerStatuses"][0]
     assert status["lastState"]["terminated"]["exitCode"] == 137
     assert status["containerID"] != f"docker://{container.id}"
@@ -373,13 +380,9 @@ def test_stop_and_start_keep_the_cluster_and_its_workloads(kube, namespace, app_
     started = control_plane.start(home, timeout=180)
     assert started.started and started.api == kube_cluster.api and started.node_ready
 
-    def back():
-        # Until the agent reports again, the API still shows the status from before the stop.
-        [pod] = pods(kube, namespace, "durable")
-        restarted = pod["status"]["containerStatuses"][0]["restartCount"] == 1
-        return pod if restarted and is_ready(pod) and pod["metadata"]["uid"] == uid else None
-
-    pod = wait_for("the pod to run again", back, 90)
+    [before] = pods(kube, namespace, "durable")
+    pod = wait_for_restart(kube, namespace, before["metadata"]["name"], "the pod to run again")
+    assert pod["metadata"]["uid"] == uid
     assert pod["status"]["containerStatuses"][0]["lastState"]["terminated"]["reason"] == "ContainerStatusUnknown"
     assert local_address(kube, namespace, "durable") == address
     conn = http.client.HTTPConnection(*address, timeout=10)
@@ -396,12 +399,7 @@ def test_failing_liveness_probe_restarts_the_container(kube, namespace, app_imag
     assert json.loads(conn.getresponse().read()) == {"pod": pod["metadata"]["name"], "sick": True}
     conn.close()
 
-    def restarted():
-        current = kube.request("GET", f"/api/v1/namespaces/{namespace}/pods/{pod['metadata']['name']}")
-        status = current["status"]["containerStatuses"][0]
-        return current if status["restartCount"] == 1 and is_ready(current) else None
-
-    current = wait_for("the liveness restart", restarted, 60)
+    current = wait_for_restart(kube, namespace, pod["metadata"]["name"], "the liveness restart")
     # The agent stopped it (SIGTERM; the app exits 0 on it); the new instance is healthy again.
     assert current["status"]["containerStatuses"][0]["lastState"]["terminated"]["exitCode"] == 0
     events = kube.request("GET", f"/api/v1/namespaces/{namespace}/events",
