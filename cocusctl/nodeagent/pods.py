@@ -405,6 +405,7 @@ class PodWorker(threading.Thread):
             command=[podspec.expand(a, env) for a in spec["args"]] if spec.get("args") else None,
             working_dir=spec.get("workingDir"),
             user=security["user"],
+            groups=security["groups"],
             mem_limit=memory,
             nano_cpus=cpus,
             binds=podspec.binds(spec, self.volumes or {}),

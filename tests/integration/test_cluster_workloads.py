@@ -38,6 +38,7 @@ def deployment(name: str, image: str, *, replicas: int, max_unavailable: int = 0
                 "metadata": {"labels": {"app": name}},
                 "spec": {
                     "terminationGracePeriodSeconds": 10,
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "fsGroup": 2000},
                     "containers": [{
                         "name": "app", "image": image, "imagePullPolicy": "IfNotPresent",
                         "env": [
@@ -56,6 +57,8 @@ def deployment(name: str, image: str, *, replicas: int, max_unavailable: int = 0
                                          "failureThreshold": 30},
                         "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 1,
                                           "failureThreshold": 2},
+                        "securityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
+                                            "capabilities": {"drop": ["ALL"]}},
                         "resources": {"requests": {"cpu": "100m", "memory": "32Mi"},
                                       "limits": {"cpu": cpu_limit, "memory": "128Mi"}},
                     }],
@@ -325,6 +328,12 @@ def test_killed_container_is_restarted_and_counted(kube, namespace, app_images, 
     current = wait_for_restart(kube, namespace, pod["metadata"]["name"], "the restart")
     status = current["status"]["containerStatuses"][0]
     assert status["lastState"]["terminated"]["exitCode"] == 137
+    # The pod's security context reached Docker.
+    [restarted] = docker_engine.containers.list(filters={"label": f"cocus.pod.uid={uid}"})
+    host_config = restarted.attrs["HostConfig"]
+    assert (restarted.attrs["Config"]["User"], host_config["GroupAdd"]) == ("10001", ["2000"])
+    assert host_config["ReadonlyRootfs"] and host_config["CapDrop"] == ["ALL"]
+    assert host_config["SecurityOpt"] == ["no-new-privileges"]
     assert status["containerID"] != f"docker://{container.id}"
     # Its log through the API server (pods/log -> the agent's kubelet endpoint), like `kubectl logs`.
     log = kube.text(f"/api/v1/namespaces/{namespace}/pods/{pod['metadata']['name']}/log")
