@@ -236,11 +236,6 @@ def build(cache: Path | None = None, *, on_line: Line | None = None, force: bool
             shutil.rmtree(work, ignore_errors=True)
 
 
-def ensure(cache: Path | None = None, *, on_line: Line | None = None) -> Binaries:
-    """The cached build, or a new one when nothing is cached yet."""
-    return cached(cache) or build(cache, on_line=on_line)
-
-
 def main(argv: list[str]) -> int:
     """`python3 -m cocusctl.core.cluster.build [--force] [--check]`: build (or check) the cache; print one line."""
     from cocusctl.core.errors import CocusError
