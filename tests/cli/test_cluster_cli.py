@@ -68,3 +68,13 @@ def test_view_of_a_running_cluster_with_a_failing_pod():
     assert "│ shop/web │ 80/TCP │ 127.0.0.1:41234 │" in text
     assert "│ shop/web-1 │ Running │ no    │ 2        │ 127.10.0.2 │ CrashLoopBackOff │" in text
     assert text.endswith("last log lines of shop/web-1:\n  | starting\n  | fatal: [bad] config\n")
+
+
+def test_first_start_without_build_prerequisites_says_what_to_install(runner, tmp_path, monkeypatch):
+    monkeypatch.setenv("COCUS_CLUSTER_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("PATH", str(tmp_path / "no-programs"))
+    res = runner.invoke(app, ["cluster", "start", "--home", str(tmp_path / "c")])
+    assert res.exit_code == 3
+    assert "error: building Kubernetes needs " in res.stderr
+    assert "hint: apt-get install -o DPkg::Lock::Timeout=600 golang-1.19-go" in res.stderr
+    assert not (tmp_path / "c").exists()

@@ -378,6 +378,7 @@ def start(home: Path | None = None, *, api_port: int = 0, pod_cidr: str | None =
     binaries = build.cached(cache)
     built_now = False
     if binaries is None:
+        build.require_prerequisites()
         reporter.step("building Kubernetes from Debian's source package (first start only, several minutes)")
         binaries = build.build(cache, on_line=reporter.detail)
         built_now = True
