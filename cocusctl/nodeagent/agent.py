@@ -93,6 +93,7 @@ class NodeAgent:
         self.heartbeat.register()
         self.heartbeat.start()
         self._register_metrics_api()
+        self._route_kubernetes_service()
         self.proxy.start()
         self.metrics.start()
         self.pods.start()
@@ -145,6 +146,22 @@ class NodeAgent:
         }
         self._apply(f"/api/v1/namespaces/{METRICS_NAMESPACE}/services", METRICS_SERVICE, service)
         self._apply("/apis/apiregistration.k8s.io/v1/apiservices", APISERVICE, api_service)
+
+    def _route_kubernetes_service(self) -> None:
+        """An EndpointSlice for the `kubernetes` Service: the API server on 127.0.0.1 (its reconciler is off,
+        1.20 refuses loopback Endpoints), so the proxy serves the API like any Service."""
+        name = "kubernetes-cocus-node-agent"
+        endpoint_slice = {
+            "apiVersion": f"discovery.k8s.io/{self.proxy.slice_version}", "kind": "EndpointSlice",
+            "metadata": {"name": name, "namespace": "default",
+                         "labels": {"kubernetes.io/service-name": "kubernetes",
+                                    "endpointslice.kubernetes.io/managed-by": "cocus-node-agent"}},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": ["127.0.0.1"], "conditions": {"ready": True}}],
+            "ports": [{"name": "https", "port": self.config.api_port, "protocol": "TCP"}],
+        }
+        self._apply(f"/apis/discovery.k8s.io/{self.proxy.slice_version}/namespaces/default/endpointslices", name,
+                    endpoint_slice)
 
     def _apply(self, collection: str, name: str, obj: Json) -> None:
         try:

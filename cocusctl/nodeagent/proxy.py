@@ -66,7 +66,8 @@ class ServiceProxy:
         self.listeners: dict[tuple[str, str], Listener] = {}   # (service key, "80/TCP") -> listener
         self._lock = threading.RLock()
         self.services = Informer(kube, "/api/v1/services", self._on_service, name="services")
-        self.slices = Informer(kube, f"/apis/discovery.k8s.io/{self._slice_version()}/endpointslices",
+        self.slice_version = self._slice_version()
+        self.slices = Informer(kube, f"/apis/discovery.k8s.io/{self.slice_version}/endpointslices",
                                self._on_slice, name="endpointslices")
 
     def _slice_version(self) -> str:

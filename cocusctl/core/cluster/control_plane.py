@@ -340,6 +340,7 @@ def _write_agent_config(layout: ClusterLayout) -> None:
         "serving_key": str(p.key("node-agent-serving")),
         "client_ca": [str(p.crt("ca")), str(p.crt("front-proxy-ca"))],
         "ca": str(p.crt("ca")),
+        "api_port": layout.api_port,
     }
     layout.agent_config.write_text(json.dumps(config, indent=2) + "\n")
 
