@@ -29,6 +29,7 @@ from cocusctl.nodeagent.server import AgentServer
 Json = dict[str, Any]
 log = logging.getLogger("cocusctl.nodeagent")
 APISERVICE = "v1beta1.metrics.k8s.io"
+SYNC_TIMEOUT_S = 60.0
 
 
 class IpPool:
@@ -90,14 +91,13 @@ class NodeAgent:
         for info in self.runtime.owned(self.cluster_id):
             self._orphans.setdefault(info.labels.get(LABEL_POD_UID, ""), []).append(info)
         self.server.start()
-        self.heartbeat.register()
-        self.heartbeat.start()
         self._register_metrics_api()
         self._route_kubernetes_service()
         self.proxy.start()
+        self.proxy.synced(SYNC_TIMEOUT_S)
         self.metrics.start()
         self.pods.start()
-        self.pods.synced.wait(60)
+        self.pods.synced.wait(SYNC_TIMEOUT_S)
         with self._lock:
             # Containers of pods that no longer exist (deleted while the agent was down).
             for uid, infos in list(self._orphans.items()):
@@ -105,6 +105,9 @@ class NodeAgent:
                     for info in infos:
                         self.runtime.remove(info.id)
                     del self._orphans[uid]
+        # Ready last: once `cluster start` sees the node Ready, Services are served and pods taken over.
+        self.heartbeat.register()
+        self.heartbeat.start()
         log.info("node %s ready: agent on 127.0.0.1:%d, pod CIDR %s", self.node, self.config.port,
                  self.config.pod_cidr)
         self._stopped.wait()

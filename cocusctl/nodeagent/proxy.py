@@ -79,6 +79,10 @@ class ServiceProxy:
         self.services.start()
         self.slices.start()
 
+    def synced(self, timeout: float) -> bool:
+        """Wait until every Service and EndpointSlice has been listed once (listeners exist)."""
+        return self.services.synced.wait(timeout) and self.slices.synced.wait(timeout)
+
     def stop(self) -> None:
         self.services.stop()
         self.slices.stop()

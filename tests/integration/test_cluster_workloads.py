@@ -458,3 +458,36 @@ def test_delete_sends_sigterm_then_sigkill_after_the_grace_period(kube, namespac
     else:
         assert took < 4, took          # it stopped on SIGTERM, well within the grace period
         assert "SIGTERM: finishing requests in flight" in log
+
+
+def test_a_restarted_node_agent_adopts_running_containers(kube, namespace, app_images, kube_cluster, docker_engine):
+    """The agent dies (SIGKILL): its pods' containers keep running (the Service's proxy, part of the agent, is
+    gone meanwhile), and the agent `cluster start` brings back takes them over instead of restarting them."""
+    import os
+    import signal
+    from pathlib import Path
+
+    from cocusctl.core.cluster import control_plane
+
+    address = deploy(kube, namespace, deployment("steady", app_images["v1"], replicas=1))
+    [pod] = pods(kube, namespace, "steady")
+    [container] = docker_engine.containers.list(filters={"label": f"cocus.pod.uid={pod['metadata']['uid']}"})
+    agent = next(c for c in control_plane.status(Path(kube_cluster.home)).components if c.name == "node-agent")
+    assert agent.pid is not None
+    os.kill(agent.pid, signal.SIGKILL)
+    wait_for("the agent to be gone", lambda: not control_plane.status(Path(kube_cluster.home)).running, 10)
+
+    with Load((pod["status"]["podIP"], 8080)) as direct:   # straight to the pod, no proxy
+        time.sleep(1)
+    assert direct.failures == [] and direct.ok > 0
+
+    state = control_plane.start(Path(kube_cluster.home), timeout=120)
+    assert state.running and state.node_ready
+    assert local_address(kube, namespace, "steady") == address
+    with Load(address) as load:
+        time.sleep(2)
+    assert load.failures == [] and load.ok > 0
+    [after] = pods(kube, namespace, "steady")
+    status = after["status"]["containerStatuses"][0]
+    assert status["containerID"] == f"docker://{container.id}" and status["restartCount"] == 0
+    assert is_ready(after)
