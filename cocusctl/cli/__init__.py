@@ -15,6 +15,7 @@ from cocusctl import __version__
 from cocusctl.cli import (
     build,
     ci,
+    cluster,
     config_cmd,
     deploy,
     doctor,
@@ -98,6 +99,7 @@ app.command("rollback", help=rollback.rollback_command.__doc__)(rollback.rollbac
 app.command("status", help=status.status_command.__doc__)(status.status_command)
 # Tools and set-up.
 app.add_typer(emulator.app, name="emulator")
+app.add_typer(cluster.app, name="cluster")
 app.add_typer(monitoring.app, name="monitoring")
 app.add_typer(secrets.app, name="secrets")
 app.add_typer(config_cmd.app, name="config")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -70,6 +70,20 @@ class Probes:
     terraform: Callable[[], str]
     registry: Callable[[Environment], str]
     google: Callable[[bool], str]
+    cluster: Callable[[], str] = field(default=lambda: local_cluster())
+
+
+def local_cluster() -> str:
+    """The local Kubernetes cluster (`cocusctl cluster`): where its API is, or why it is not there."""
+    from cocusctl.core.cluster import build, control_plane
+
+    state = control_plane.status() if control_plane.default_home().exists() else None
+    if state is not None and state.running:
+        node = "Ready" if state.node_ready else "NotReady"
+        return f"Kubernetes {state.version} at {state.api}, node {node}; kubeconfig {state.kubeconfig}"
+    binaries = build.cached()
+    built = f"Kubernetes {binaries.kubernetes_version} built" if binaries else "not built yet"
+    raise NotAvailableError(f"not running ({built})", hint="cocusctl cluster start (the first start builds it)")
 
 
 def default_probes() -> Probes:
@@ -154,4 +168,5 @@ def run_doctor(load: Callable[[], LoadedConfig], env_name: str | None, probes: P
             _check("google credentials", needs_google, lambda: probes.google(needs_google),
                    "gcloud auth application-default login, or GOOGLE_APPLICATION_CREDENTIALS=key.json")
         )
+    checks.append(_check("local cluster", False, probes.cluster, "cocusctl cluster start"))
     return DoctorReport(environment=env.name if env else env_name, checks=checks)

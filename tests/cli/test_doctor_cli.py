@@ -28,6 +28,8 @@ cocusctl doctor (environment local)
 │                    │                       │ ConnectError: [Errno 111] Connection refused │ up starts the local one)                     │
 │ google credentials │ absent (not required) │ no application-default credentials           │ gcloud auth application-default login, or    │
 │                    │                       │                                              │ GOOGLE_APPLICATION_CREDENTIALS=key.json      │
+│ local cluster      │ absent (not required) │ not running (not built yet)                  │ cocusctl cluster start (the first start      │
+│                    │                       │                                              │ builds it)                                   │
 └────────────────────┴───────────────────────┴──────────────────────────────────────────────┴──────────────────────────────────────────────┘
 """
 
@@ -51,6 +53,8 @@ def nothing_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "no-key.json"))
+    monkeypatch.setenv("COCUS_CLUSTER_HOME", str(tmp_path / "cluster"))
+    monkeypatch.setenv("COCUS_CLUSTER_CACHE", str(tmp_path / "kubernetes-cache"))
     return tmp_path
 
 

@@ -59,6 +59,14 @@ def test_setup_installs_every_tool_on_a_machine_without_them(docker_engine, base
     need(os.geteuid() == 0, "needs root: it mounts /proc, /sys and /dev into a fresh root")
     # The fresh root shares the host's network: its registry must not take the shared one's port.
     env = {**os.environ, "COCUS_BASE_IMAGE": base_image, "COCUS_FRESH_ENV": f"COCUS_REGISTRY_PORT={free_port()}"}
+    # Building Kubernetes takes 10-25 minutes on two cores: the fresh machine gets this machine's cached build
+    # (made by the same step in this run's own `local-stack.sh up`), and its step must find it ready.
+    from cocusctl.core.cluster import build
+
+    kubernetes = build.cached()
+    if kubernetes is not None:
+        env["COCUS_FRESH_ENV"] += f" COCUS_CLUSTER_CACHE={kubernetes.bin_dir.parent.parent}"
+        env["COCUS_FRESH_COPY"] = str(kubernetes.bin_dir.parent)
     proc = subprocess.run(
         [str(FRESH_MACHINE), "bash", "-c", SETUP], env=env, capture_output=True, text=True, timeout=2400
     )
@@ -70,6 +78,8 @@ def test_setup_installs_every_tool_on_a_machine_without_them(docker_engine, base
     for step in ("dockerd", "registry", "base-image", "trivy", "packages", "prometheus"):
         assert first.get(step) == "done", (step, section(proc.stdout, "up 1"))
     assert first.get("terraform") == "ok"
+    if kubernetes is not None:
+        assert first.get("kubernetes") == "ok", section(proc.stdout, "up 1")
     second = step_rows(section(proc.stdout, "up 2"))
     assert second and set(second.values()) == {"ok"}, section(proc.stdout, "up 2")
     assert "→ done" in section(proc.stdout, "install")
