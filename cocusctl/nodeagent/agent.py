@@ -29,6 +29,7 @@ from cocusctl.nodeagent.server import AgentServer
 Json = dict[str, Any]
 log = logging.getLogger("cocusctl.nodeagent")
 APISERVICE = "v1beta1.metrics.k8s.io"
+SYNC_TIMEOUT_S = 60.0
 
 
 class IpPool:
@@ -90,13 +91,13 @@ class NodeAgent:
         for info in self.runtime.owned(self.cluster_id):
             self._orphans.setdefault(info.labels.get(LABEL_POD_UID, ""), []).append(info)
         self.server.start()
-        self.heartbeat.register()
-        self.heartbeat.start()
         self._register_metrics_api()
+        self._route_kubernetes_service()
         self.proxy.start()
+        self.proxy.synced(SYNC_TIMEOUT_S)
         self.metrics.start()
         self.pods.start()
-        self.pods.synced.wait(60)
+        self.pods.synced.wait(SYNC_TIMEOUT_S)
         with self._lock:
             # Containers of pods that no longer exist (deleted while the agent was down).
             for uid, infos in list(self._orphans.items()):
@@ -104,6 +105,9 @@ class NodeAgent:
                     for info in infos:
                         self.runtime.remove(info.id)
                     del self._orphans[uid]
+        # Ready last: once `cluster start` sees the node Ready, Services are served and pods taken over.
+        self.heartbeat.register()
+        self.heartbeat.start()
         log.info("node %s ready: agent on 127.0.0.1:%d, pod CIDR %s", self.node, self.config.port,
                  self.config.pod_cidr)
         self._stopped.wait()
@@ -120,7 +124,7 @@ class NodeAgent:
         self.proxy.stop()
         self.metrics.stop()
         self.heartbeat.stop()
-        self.server.stop()
+        # The HTTPS endpoint ends with the process (its shutdown() could wait on a client's TLS handshake).
         self._stopped.set()
 
     def _register_metrics_api(self) -> None:
@@ -145,6 +149,22 @@ class NodeAgent:
         }
         self._apply(f"/api/v1/namespaces/{METRICS_NAMESPACE}/services", METRICS_SERVICE, service)
         self._apply("/apis/apiregistration.k8s.io/v1/apiservices", APISERVICE, api_service)
+
+    def _route_kubernetes_service(self) -> None:
+        """An EndpointSlice for the `kubernetes` Service: the API server on 127.0.0.1 (its reconciler is off,
+        1.20 refuses loopback Endpoints), so the proxy serves the API like any Service."""
+        name = "kubernetes-cocus-node-agent"
+        endpoint_slice = {
+            "apiVersion": f"discovery.k8s.io/{self.proxy.slice_version}", "kind": "EndpointSlice",
+            "metadata": {"name": name, "namespace": "default",
+                         "labels": {"kubernetes.io/service-name": "kubernetes",
+                                    "endpointslice.kubernetes.io/managed-by": "cocus-node-agent"}},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": ["127.0.0.1"], "conditions": {"ready": True}}],
+            "ports": [{"name": "https", "port": self.config.api_port, "protocol": "TCP"}],
+        }
+        self._apply(f"/apis/discovery.k8s.io/{self.proxy.slice_version}/namespaces/default/endpointslices", name,
+                    endpoint_slice)
 
     def _apply(self, collection: str, name: str, obj: Json) -> None:
         try:

@@ -20,6 +20,7 @@ class AgentConfig:
     serving_key: Path
     client_ca: tuple[Path, ...]
     ca: Path
+    api_port: int
 
     @property
     def cluster_id(self) -> str:
@@ -33,5 +34,5 @@ class AgentConfig:
             home=Path(data["home"]), node=data["node"], kubeconfig=Path(data["kubeconfig"]), port=int(data["port"]),
             pod_cidr=data["pod_cidr"], state_dir=Path(data["state_dir"]), serving_cert=Path(data["serving_cert"]),
             serving_key=Path(data["serving_key"]), client_ca=tuple(Path(p) for p in data["client_ca"]),
-            ca=Path(data["ca"]),
+            ca=Path(data["ca"]), api_port=int(data["api_port"]),
         )

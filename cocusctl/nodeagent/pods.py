@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import math
 import shutil
 import threading
 import time
@@ -42,6 +43,7 @@ BACKOFF_START_S = 10.0
 BACKOFF_MAX_S = 300.0
 BACKOFF_RESET_AFTER_S = 600.0
 SYNC_PERIOD_S = 0.5
+MIN_GRACE_S = 2
 
 
 def now_rfc3339() -> str:
@@ -403,6 +405,7 @@ class PodWorker(threading.Thread):
             command=[podspec.expand(a, env) for a in spec["args"]] if spec.get("args") else None,
             working_dir=spec.get("workingDir"),
             user=security["user"],
+            groups=security["groups"],
             mem_limit=memory,
             nano_cpus=cpus,
             binds=podspec.binds(spec, self.volumes or {}),
@@ -571,7 +574,8 @@ class PodWorker(threading.Thread):
             t.start()
         for t in hooks:
             t.join(max(0.0, deadline - time.monotonic()))
-        self._stop_containers(max(0, int(deadline - time.monotonic())), remove=False)
+        # Like the kubelet: what is left of the grace period after preStop, rounded up, at least 2 s.
+        self._stop_containers(max(MIN_GRACE_S, math.ceil(deadline - time.monotonic())), remove=False)
         self._report()
         self._stop_containers(0, remove=True)
         self._cleanup()

@@ -256,14 +256,17 @@ def binds(container: Json, materialised: dict[str, tuple[Path, bool]]) -> list[s
 
 
 def security(pod: Json, container: Json) -> dict[str, Any]:
-    """Container user, read-only root, capabilities and no-new-privileges from the security contexts."""
+    """Container user and groups (fsGroup and supplementalGroups as extra groups), read-only root,
+    capabilities and no-new-privileges from the security contexts."""
     pod_ctx = pod["spec"].get("securityContext") or {}
     ctx = container.get("securityContext") or {}
     user = ctx.get("runAsUser", pod_ctx.get("runAsUser"))
     group = ctx.get("runAsGroup", pod_ctx.get("runAsGroup"))
     caps = ctx.get("capabilities") or {}
+    groups = [*pod_ctx.get("supplementalGroups", []), *([pod_ctx["fsGroup"]] if "fsGroup" in pod_ctx else [])]
     return {
         "user": None if user is None else (f"{user}:{group}" if group is not None else str(user)),
+        "groups": [str(g) for g in groups],
         "run_as_non_root": bool(ctx.get("runAsNonRoot", pod_ctx.get("runAsNonRoot", False))),
         "read_only": bool(ctx.get("readOnlyRootFilesystem", False)),
         "cap_add": list(caps.get("add") or []),

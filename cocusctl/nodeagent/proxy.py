@@ -66,7 +66,8 @@ class ServiceProxy:
         self.listeners: dict[tuple[str, str], Listener] = {}   # (service key, "80/TCP") -> listener
         self._lock = threading.RLock()
         self.services = Informer(kube, "/api/v1/services", self._on_service, name="services")
-        self.slices = Informer(kube, f"/apis/discovery.k8s.io/{self._slice_version()}/endpointslices",
+        self.slice_version = self._slice_version()
+        self.slices = Informer(kube, f"/apis/discovery.k8s.io/{self.slice_version}/endpointslices",
                                self._on_slice, name="endpointslices")
 
     def _slice_version(self) -> str:
@@ -77,6 +78,10 @@ class ServiceProxy:
         threading.Thread(target=self.loop.run_forever, name="proxy-loop", daemon=True).start()
         self.services.start()
         self.slices.start()
+
+    def synced(self, timeout: float) -> bool:
+        """Wait until every Service and EndpointSlice has been listed once (listeners exist)."""
+        return self.services.synced.wait(timeout) and self.slices.synced.wait(timeout)
 
     def stop(self) -> None:
         self.services.stop()

@@ -42,6 +42,7 @@ class ContainerSpec:
     command: list[str] | None = None
     working_dir: str | None = None
     user: str | None = None
+    groups: list[str] = field(default_factory=list)
     mem_limit: int | None = None
     nano_cpus: int | None = None
     binds: list[str] = field(default_factory=list)
@@ -137,7 +138,7 @@ class DockerRuntime:
         errors = self._docker.errors
         options: dict[str, Any] = {
             "entrypoint": spec.entrypoint, "command": spec.command, "working_dir": spec.working_dir or None,
-            "user": spec.user or None, "mem_limit": spec.mem_limit, "nano_cpus": spec.nano_cpus,
+            "user": spec.user or None, "group_add": spec.groups or None, "mem_limit": spec.mem_limit, "nano_cpus": spec.nano_cpus,
             "cap_add": spec.cap_add or None, "cap_drop": spec.cap_drop or None,
             "security_opt": ["no-new-privileges"] if spec.no_new_privileges else None,
         }

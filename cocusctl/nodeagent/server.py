@@ -65,9 +65,6 @@ class AgentServer:
     def start(self) -> None:
         threading.Thread(target=self.httpd.serve_forever, name="agent-https", daemon=True).start()
 
-    def stop(self) -> None:
-        self.httpd.shutdown()
-
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.slow]
+pytestmark = [pytest.mark.kubernetes, pytest.mark.docker, pytest.mark.registry, pytest.mark.slow]
 
 LOAD_THREADS = 4
 REQUEST_PAUSE_S = 0.02
@@ -38,6 +38,7 @@ def deployment(name: str, image: str, *, replicas: int, max_unavailable: int = 0
                 "metadata": {"labels": {"app": name}},
                 "spec": {
                     "terminationGracePeriodSeconds": 10,
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "fsGroup": 2000},
                     "containers": [{
                         "name": "app", "image": image, "imagePullPolicy": "IfNotPresent",
                         "env": [
@@ -49,8 +50,15 @@ def deployment(name: str, image: str, *, replicas: int, max_unavailable: int = 0
                         "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
                         "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 1,
                                            "failureThreshold": 1},
-                        "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 2,
-                                          "initialDelaySeconds": 2, "failureThreshold": 3},
+                        # The usual drain: connections the proxy opened just before the pod left the rotation
+                        # are still answered (the same race exists with kube-proxy on GKE).
+                        "lifecycle": {"preStop": {"exec": {"command": ["sleep", "1"]}}},
+                        "startupProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 1,
+                                         "failureThreshold": 30},
+                        "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 1,
+                                          "failureThreshold": 2},
+                        "securityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
+                                            "capabilities": {"drop": ["ALL"]}},
                         "resources": {"requests": {"cpu": "100m", "memory": "32Mi"},
                                       "limits": {"cpu": cpu_limit, "memory": "128Mi"}},
                     }],
@@ -122,6 +130,18 @@ def deploy(kube, namespace: str, spec: dict) -> tuple[str, int]:
     create(kube, namespace, service(name))
     wait_for("the first rollout", lambda: rolled_out(kube, namespace, name), 120)
     return local_address(kube, namespace, name)
+
+
+def wait_for_restart(kube, namespace: str, name: str, what: str) -> dict:
+    """The pod once its container restarted once and it is Ready again (until then the API may still show
+    the status from before)."""
+
+    def restarted():
+        current = kube.request("GET", f"/api/v1/namespaces/{namespace}/pods/{name}")
+        statuses = current["status"].get("containerStatuses") or []
+        return current if statuses and statuses[0]["restartCount"] == 1 and is_ready(current) else None
+
+    return wait_for(what, restarted, 90)
 
 
 # ------------------------------------------------------------------------------------- observers ---
@@ -305,14 +325,15 @@ def test_killed_container_is_restarted_and_counted(kube, namespace, app_images, 
     [container] = docker_engine.containers.list(filters={"label": f"cocus.pod.uid={uid}"})
     container.kill()
 
-    def restarted():
-        current = kube.request("GET", f"/api/v1/namespaces/{namespace}/pods/{pod['metadata']['name']}")
-        status = current["status"]["containerStatuses"][0]
-        return current if status["restartCount"] == 1 and is_ready(current) else None
-
-    current = wait_for("the restart", restarted, 60)
+    current = wait_for_restart(kube, namespace, pod["metadata"]["name"], "the restart")
     status = current["status"]["containerStatuses"][0]
     assert status["lastState"]["terminated"]["exitCode"] == 137
+    # The pod's security context reached Docker.
+    [restarted] = docker_engine.containers.list(filters={"label": f"cocus.pod.uid={uid}"})
+    host_config = restarted.attrs["HostConfig"]
+    assert (restarted.attrs["Config"]["User"], host_config["GroupAdd"]) == ("10001", ["2000"])
+    assert host_config["ReadonlyRootfs"] and host_config["CapDrop"] == ["ALL"]
+    assert host_config["SecurityOpt"] == ["no-new-privileges"]
     assert status["containerID"] != f"docker://{container.id}"
     # Its log through the API server (pods/log -> the agent's kubelet endpoint), like `kubectl logs`.
     log = kube.text(f"/api/v1/namespaces/{namespace}/pods/{pod['metadata']['name']}/log")
@@ -368,16 +389,105 @@ def test_stop_and_start_keep_the_cluster_and_its_workloads(kube, namespace, app_
     started = control_plane.start(home, timeout=180)
     assert started.started and started.api == kube_cluster.api and started.node_ready
 
-    def back():
-        # Until the agent reports again, the API still shows the status from before the stop.
-        [pod] = pods(kube, namespace, "durable")
-        restarted = pod["status"]["containerStatuses"][0]["restartCount"] == 1
-        return pod if restarted and is_ready(pod) and pod["metadata"]["uid"] == uid else None
-
-    pod = wait_for("the pod to run again", back, 90)
+    [before] = pods(kube, namespace, "durable")
+    pod = wait_for_restart(kube, namespace, before["metadata"]["name"], "the pod to run again")
+    assert pod["metadata"]["uid"] == uid
     assert pod["status"]["containerStatuses"][0]["lastState"]["terminated"]["reason"] == "ContainerStatusUnknown"
     assert local_address(kube, namespace, "durable") == address
     conn = http.client.HTTPConnection(*address, timeout=10)
     conn.request("GET", "/")
     assert json.loads(conn.getresponse().read())["pod"] == pod["metadata"]["name"]
     conn.close()
+
+
+def test_failing_liveness_probe_restarts_the_container(kube, namespace, app_images):
+    address = deploy(kube, namespace, deployment("sickly", app_images["v1"], replicas=1))
+    [pod] = pods(kube, namespace, "sickly")
+    conn = http.client.HTTPConnection(*address, timeout=10)
+    conn.request("GET", "/sick")
+    assert json.loads(conn.getresponse().read()) == {"pod": pod["metadata"]["name"], "sick": True}
+    conn.close()
+
+    current = wait_for_restart(kube, namespace, pod["metadata"]["name"], "the liveness restart")
+    # The agent stopped it (SIGTERM; the app exits 0 on it); the new instance is healthy again.
+    assert current["status"]["containerStatuses"][0]["lastState"]["terminated"]["exitCode"] == 0
+    events = kube.request("GET", f"/api/v1/namespaces/{namespace}/events",
+                          query={"fieldSelector": f"involvedObject.name={pod['metadata']['name']}"})["items"]
+    messages = [(e["reason"], e["message"]) for e in events]
+    assert any(r == "Unhealthy" and m.startswith("Liveness probe failed: HTTP probe failed with statuscode: 500")
+               for r, m in messages), messages
+    assert ("Killing", "Container app failed liveness probe, will be restarted") in messages
+
+
+@pytest.mark.parametrize(("ignore_sigterm", "exit_code"), [(False, 0), (True, 137)])
+def test_delete_sends_sigterm_then_sigkill_after_the_grace_period(kube, namespace, app_images, docker_engine,
+                                                                   ignore_sigterm, exit_code):
+    spec = deployment("graceful", app_images["v1"], replicas=1)
+    pod_spec = spec["spec"]["template"]["spec"]
+    pod_spec["terminationGracePeriodSeconds"] = 4
+    if ignore_sigterm:
+        pod_spec["containers"][0]["env"].append({"name": "IGNORE_SIGTERM", "value": "1"})
+    deploy(kube, namespace, spec)
+    [pod] = pods(kube, namespace, "graceful")
+    uid = pod["metadata"]["uid"]
+    [container] = docker_engine.containers.list(filters={"label": f"cocus.pod.uid={uid}"})
+    # The agent removes the container once it stopped: follow its end and its output live.
+    died: list[dict] = []
+    output: list[bytes] = []
+    events = docker_engine.events(filters={"container": container.id, "event": "die"}, decode=True)
+    watchers = [threading.Thread(target=lambda: died.append(next(iter(events))), daemon=True),
+                threading.Thread(target=lambda: output.extend(container.logs(stream=True, follow=True)), daemon=True)]
+    for t in watchers:
+        t.start()
+    started = time.monotonic()
+    kube.request("DELETE", f"/api/v1/namespaces/{namespace}/pods/{pod['metadata']['name']}")
+
+    def gone():
+        return uid not in {p["metadata"]["uid"] for p in pods(kube, namespace, "graceful")}
+
+    wait_for("the pod object to go", gone, 30, interval=0.1)
+    took = time.monotonic() - started
+    for t in watchers:
+        t.join(10)
+    events.close()
+    assert int(died[0]["Actor"]["Attributes"]["exitCode"]) == exit_code
+    log = b"".join(output).decode()
+    if ignore_sigterm:
+        assert 4 <= took < 12, took   # the whole grace period, then SIGKILL
+        assert "SIGTERM: ignored" in log
+    else:
+        assert took < 4, took          # it stopped on SIGTERM, well within the grace period
+        assert "SIGTERM: finishing requests in flight" in log
+
+
+def test_a_restarted_node_agent_adopts_running_containers(kube, namespace, app_images, kube_cluster, docker_engine):
+    """The agent dies (SIGKILL): its pods' containers keep running (the Service's proxy, part of the agent, is
+    gone meanwhile), and the agent `cluster start` brings back takes them over instead of restarting them."""
+    import os
+    import signal
+    from pathlib import Path
+
+    from cocusctl.core.cluster import control_plane
+
+    address = deploy(kube, namespace, deployment("steady", app_images["v1"], replicas=1))
+    [pod] = pods(kube, namespace, "steady")
+    [container] = docker_engine.containers.list(filters={"label": f"cocus.pod.uid={pod['metadata']['uid']}"})
+    agent = next(c for c in control_plane.status(Path(kube_cluster.home)).components if c.name == "node-agent")
+    assert agent.pid is not None
+    os.kill(agent.pid, signal.SIGKILL)
+    wait_for("the agent to be gone", lambda: not control_plane.status(Path(kube_cluster.home)).running, 10)
+
+    with Load((pod["status"]["podIP"], 8080)) as direct:   # straight to the pod, no proxy
+        time.sleep(1)
+    assert direct.failures == [] and direct.ok > 0
+
+    state = control_plane.start(Path(kube_cluster.home), timeout=120)
+    assert state.running and state.node_ready
+    assert local_address(kube, namespace, "steady") == address
+    with Load(address) as load:
+        time.sleep(2)
+    assert load.failures == [] and load.ok > 0
+    [after] = pods(kube, namespace, "steady")
+    status = after["status"]["containerStatuses"][0]
+    assert status["containerID"] == f"docker://{container.id}" and status["restartCount"] == 0
+    assert is_ready(after)

@@ -99,6 +99,13 @@ def test_security_context_merges_pod_and_container():
     container = {"securityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
                                      "capabilities": {"drop": ["ALL"]}}}
     assert podspec.security(POD, container) == {
-        "user": "10001", "run_as_non_root": True, "read_only": True, "cap_add": [], "cap_drop": ["ALL"],
+        "user": "10001", "groups": [], "run_as_non_root": True, "read_only": True, "cap_add": [], "cap_drop": ["ALL"],
         "no_new_privileges": True,
     }
+
+
+def test_fs_group_and_supplemental_groups_become_extra_groups():
+    pod = {"spec": {"securityContext": {"runAsUser": 999, "runAsGroup": 999, "fsGroup": 2000,
+                                        "supplementalGroups": [3000]}}}
+    settings = podspec.security(pod, {})
+    assert (settings["user"], settings["groups"]) == ("999:999", ["3000", "2000"])

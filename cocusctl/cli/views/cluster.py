@@ -26,11 +26,13 @@ def cluster_view(console: Console, state: ClusterState) -> None:
         return
     verb = "started" if state.started else "running"
     built = " (control plane built and cached)" if state.built else ""
-    console.print(f"cluster {verb}: Kubernetes {state.version} at {state.api}{built}")
-    console.print(f"  kubeconfig  {state.kubeconfig}  (context {state.context})")
-    console.print(f"  node        {state.node} {'Ready' if state.node_ready else 'NotReady'}, pod IPs {state.pod_cidr}")
+    # Paths and commands stay on one line each (copyable), whatever the terminal's width.
+    console.print(f"cluster {verb}: Kubernetes {state.version} at {state.api}{built}", soft_wrap=True)
+    console.print(f"  kubeconfig  {state.kubeconfig}  (context {state.context})", soft_wrap=True)
+    console.print(f"  node        {state.node} {'Ready' if state.node_ready else 'NotReady'}, pod IPs {state.pod_cidr}",
+                  soft_wrap=True)
     if state.binaries:
-        console.print(f"  kubectl     {state.binaries}/kubectl --kubeconfig {state.kubeconfig}")
+        console.print(f"  kubectl     {state.binaries}/kubectl --kubeconfig {state.kubeconfig}", soft_wrap=True)
     if state.services:
         table = Table("service", "port", "local address")
         for svc in state.services:

@@ -103,6 +103,12 @@ def missing_prerequisites() -> list[str]:
     return missing
 
 
+def require_prerequisites() -> None:
+    missing = missing_prerequisites()
+    if missing:
+        raise NotAvailableError(f"building Kubernetes needs {', '.join(missing)}", hint=PREREQ_HINT)
+
+
 class _PrivateApt:
     """apt-get with its own sources list and lists dir: the machine's apt configuration stays untouched."""
 
@@ -183,9 +189,7 @@ def build(cache: Path | None = None, *, on_line: Line | None = None, force: bool
 
     Takes a lock so two callers never build at once; the second one finds the first one's result.
     """
-    missing = missing_prerequisites()
-    if missing:
-        raise NotAvailableError(f"building Kubernetes needs {', '.join(missing)}", hint=PREREQ_HINT)
+    require_prerequisites()
     cache = cache or default_cache()
     cache.mkdir(parents=True, exist_ok=True)
     say = on_line or (lambda _line: None)
@@ -234,11 +238,6 @@ def build(cache: Path | None = None, *, on_line: Line | None = None, force: bool
         finally:
             # Sources, objects and the Go build cache: gigabytes nobody needs once the binaries exist.
             shutil.rmtree(work, ignore_errors=True)
-
-
-def ensure(cache: Path | None = None, *, on_line: Line | None = None) -> Binaries:
-    """The cached build, or a new one when nothing is cached yet."""
-    return cached(cache) or build(cache, on_line=on_line)
 
 
 def main(argv: list[str]) -> int:

@@ -27,6 +27,7 @@ from pydantic import BaseModel
 
 from cocusctl.core.cluster import build, kubeconfig, pki
 from cocusctl.core.errors import NotAvailableError, OperationTimeout, UsageError
+from cocusctl.core.net import is_loopback
 from cocusctl.core.reporting import NullReporter, Reporter
 
 NODE_NAME = "cocus-node"
@@ -232,12 +233,20 @@ def api_ready(layout: ClusterLayout) -> bool:
     return layout.api_port > 0 and api_get(layout, "/readyz")[0] == 200
 
 
-def node_ready(layout: ClusterLayout) -> bool:
+def node_ready(layout: ClusterLayout, since: float = 0.0) -> bool:
+    """The node reports Ready — with a heartbeat at or after `since` (epoch seconds), so a status left over
+    from an agent that died does not count."""
+    import datetime
+
     status, body = api_get(layout, f"/api/v1/nodes/{layout.node}")
     if status != 200:
         return False
-    conditions = json.loads(body).get("status", {}).get("conditions", [])
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+    for condition in json.loads(body).get("status", {}).get("conditions", []):
+        if condition.get("type") == "Ready" and condition.get("status") == "True":
+            beat = datetime.datetime.strptime(condition.get("lastHeartbeatTime") or "1970-01-01T00:00:00Z",
+                                              "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
+            return beat.timestamp() >= int(since)
+    return False
 
 
 def _wait(what: str, check: Callable[[], bool], layout: ClusterLayout, component: str, pid: int,
@@ -339,6 +348,7 @@ def _write_agent_config(layout: ClusterLayout) -> None:
         "serving_key": str(p.key("node-agent-serving")),
         "client_ca": [str(p.crt("ca")), str(p.crt("front-proxy-ca"))],
         "ca": str(p.crt("ca")),
+        "api_port": layout.api_port,
     }
     layout.agent_config.write_text(json.dumps(config, indent=2) + "\n")
 
@@ -377,6 +387,7 @@ def start(home: Path | None = None, *, api_port: int = 0, pod_cidr: str | None =
     binaries = build.cached(cache)
     built_now = False
     if binaries is None:
+        build.require_prerequisites()
         reporter.step("building Kubernetes from Debian's source package (first start only, several minutes)")
         binaries = build.build(cache, on_line=reporter.detail)
         built_now = True
@@ -392,6 +403,7 @@ def start(home: Path | None = None, *, api_port: int = 0, pod_cidr: str | None =
     _write_agent_config(layout)
 
     started: list[str] = []
+    launched_at = time.time()
     for component in COMPONENTS:
         pid = running_pid(layout, component)
         if pid is not None:
@@ -410,7 +422,8 @@ def start(home: Path | None = None, *, api_port: int = 0, pod_cidr: str | None =
         raise NotAvailableError(f"node-agent exited during start: {_last_line(layout, 'node-agent')}",
                                 details=_log_tail(layout, "node-agent", 15),
                                 hint=f"log: {layout.log_file('node-agent')}")
-    _wait(f"node {layout.node}", lambda: node_ready(layout), layout, "node-agent", agent_pid, timeout)
+    since = launched_at if "node-agent" in started else 0.0
+    _wait(f"node {layout.node}", lambda: node_ready(layout, since), layout, "node-agent", agent_pid, timeout)
     for component in started:
         if running_pid(layout, component) is None:
             raise NotAvailableError(f"{component} exited during start: {_last_line(layout, component)}",
@@ -427,8 +440,9 @@ def _loopback_network(text: str) -> str:
         network = ipaddress.ip_network(text, strict=False)
     except ValueError:
         network = None
-    loopback = ipaddress.IPv4Network("127.0.0.0/8")
-    if not isinstance(network, ipaddress.IPv4Network) or not network.subnet_of(loopback) or network.num_addresses < 4:
+    inside = network is not None and all(
+        is_loopback(str(edge)) for edge in (network.network_address, network.broadcast_address))
+    if network is None or not inside or network.num_addresses < 4:
         raise UsageError(f"--pod-cidr must be a loopback network (e.g. 127.10.0.0/16), got {text!r}")
     return str(network)
 

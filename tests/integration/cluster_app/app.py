@@ -2,9 +2,9 @@
 
 It binds to $HOST (the pod IP, from the downward API) and $PORT. /readyz fails until $READY_AFTER
 seconds have passed; every answer says whether a readiness probe had already been answered 200 (so a
-request that reached the pod before its readiness passed is visible). /burn burns CPU (for the HPA).
-$CRASH_AFTER makes it exit 1 after that many seconds. On SIGTERM it stops accepting, finishes what is
-in flight and exits 0.
+request that reached the pod before its readiness passed is visible). /burn burns CPU (for the HPA);
+after /sick, /healthz fails (liveness). $CRASH_AFTER makes it exit 1 after that many seconds. On SIGTERM
+it stops accepting, finishes what is in flight and exits 0 — unless $IGNORE_SIGTERM is set.
 """
 
 import json
@@ -21,6 +21,7 @@ READY_AFTER = float(os.environ.get("READY_AFTER", "0"))
 VERSION = os.environ.get("APP_VERSION", "?")
 POD = os.environ.get("POD_NAME", "?")
 probe_passed = threading.Event()
+sick = threading.Event()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -42,7 +43,10 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         url = urlsplit(self.path)
         if url.path == "/healthz":
-            self._send(200, {"ok": True})
+            self._send(500 if sick.is_set() else 200, {"ok": not sick.is_set()})
+        elif url.path == "/sick":
+            sick.set()
+            self._send(200, {"pod": POD, "sick": True})
         elif url.path == "/readyz":
             ready = time.monotonic() - STARTED >= READY_AFTER
             if ready and "kube-probe" in self.headers.get("User-Agent", ""):
@@ -70,6 +74,9 @@ def main():
         os._exit(1)
 
     def on_term(signum, frame):
+        if os.environ.get("IGNORE_SIGTERM"):
+            print("SIGTERM: ignored", flush=True)
+            return
         print("SIGTERM: finishing requests in flight", flush=True)
         threading.Thread(target=server.shutdown).start()
 

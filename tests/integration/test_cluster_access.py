@@ -7,10 +7,11 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+pytestmark = [pytest.mark.kubernetes, pytest.mark.docker, pytest.mark.slow]
 
 
 def cocusctl(*args: str) -> subprocess.CompletedProcess:
@@ -65,3 +66,22 @@ def test_doctor_reports_the_running_cluster(kube_cluster, monkeypatch, tmp_path)
     assert rows["local cluster"]["ok"] is True
     assert rows["local cluster"]["detail"] == (
         f"Kubernetes {kube_cluster.version} at {kube_cluster.api}, node Ready; kubeconfig {kube_cluster.kubeconfig}")
+
+
+def test_the_kubernetes_service_reaches_the_api_server_through_the_proxy(kube, kube_cluster):
+    import ssl
+    import urllib.request
+
+    def published():
+        svc = kube.request("GET", "/api/v1/namespaces/default/services/kubernetes")
+        raw = (svc["metadata"].get("annotations") or {}).get("cluster.cocus.dev/local-ports")
+        return json.loads(raw).get("443/TCP") if raw else None
+
+    deadline = time.monotonic() + 30
+    while not published() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    context = ssl.create_default_context(cafile=str(Path(kube_cluster.home) / "pki" / "ca.crt"))
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                         urllib.request.HTTPSHandler(context=context))
+    with opener.open(f"https://127.0.0.1:{published()}/version", timeout=10) as response:
+        assert json.loads(response.read())["gitVersion"] == f"v{kube_cluster.version}"
