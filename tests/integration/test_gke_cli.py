@@ -20,7 +20,7 @@ from cocusctl.core.errors import ExitCode
 from tests.integration.cluster_load import Load
 from tests.support import cloudrun as support
 
-pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.helm, pytest.mark.slow]
+pytestmark = [pytest.mark.kubernetes, pytest.mark.docker, pytest.mark.registry, pytest.mark.helm, pytest.mark.slow]
 
 STATUS_KEYS = {"schema_version", "environment", "target", "service", "exists", "url", "ready", "conditions",
                "revisions", "traffic", "monitoring"}

@@ -23,7 +23,7 @@ from tests.conftest import need
 from tests.integration.cluster_load import Load, sample
 from tests.support import cloudrun as support
 
-pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.helm, pytest.mark.slow]
+pytestmark = [pytest.mark.kubernetes, pytest.mark.docker, pytest.mark.registry, pytest.mark.helm, pytest.mark.slow]
 
 CHART = Path(__file__).resolve().parents[2] / "helm" / "cocus-mvp"
 RELEASE = "rag"

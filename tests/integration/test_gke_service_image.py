@@ -22,7 +22,7 @@ from cocusctl.cli import app
 from cocusctl.core.errors import ExitCode
 from tests.integration.cluster_load import Load
 
-pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.helm, pytest.mark.slow]
+pytestmark = [pytest.mark.kubernetes, pytest.mark.docker, pytest.mark.registry, pytest.mark.helm, pytest.mark.slow]
 
 API_KEY = "gke-e2e-" + os.urandom(8).hex()
 
