@@ -28,17 +28,6 @@ REVISION_KEYS = {"name", "image", "digest", "created", "ready", "percent", "tags
 
 
 @pytest.fixture(scope="module")
-def cluster_home(request) -> str:
-    try:
-        return request.getfixturevalue("kube_cluster").home
-    except pytest.FixtureLookupError:
-        from tests.conftest import need
-
-        need(False, "the local cluster fixture `kube_cluster` is not available")
-        raise
-
-
-@pytest.fixture(scope="module")
 def apps(local_registry, base_image) -> dict[str, support.TestImage]:
     """The test app in environment A's registry (B's gets its copy from `promote`)."""
     return {name: support.build_test_image(version, mode, registry=local_registry, repo="gke-cli-a/app")
@@ -46,9 +35,9 @@ def apps(local_registry, base_image) -> dict[str, support.TestImage]:
 
 
 @pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cluster_home: str, local_registry: str):
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kube_cluster, local_registry: str):
     suffix = uuid.uuid4().hex[:6]
-    monkeypatch.setenv("COCUS_CLUSTER_HOME", cluster_home)
+    monkeypatch.setenv("COCUS_CLUSTER_HOME", kube_cluster.home)
     monkeypatch.setenv("COCUS_SECRETS_FILE", str(tmp_path / "secrets.json"))
     monkeypatch.setenv("COCUS_SMOKE_API_KEY", "k-" + suffix)
     monkeypatch.setenv("NO_COLOR", "1")

@@ -19,7 +19,6 @@ from cocusctl.core.gke import values as v
 from cocusctl.core.gke.release import GkePlan, GkeRelease
 from cocusctl.core.gke.workloads import Smoke
 from cocusctl.core.reporting import RecordingReporter
-from tests.conftest import need
 from tests.integration.cluster_load import Load, sample
 from tests.support import cloudrun as support
 
@@ -33,15 +32,6 @@ FAST_PROBES = {
                   "successThreshold": 1},
     "liveness": {"path": "/healthz", "periodSeconds": 5, "timeoutSeconds": 2, "failureThreshold": 3},
 }
-
-
-@pytest.fixture(scope="module")
-def cluster(request):
-    """The session's local cluster (issue 11's fixture)."""
-    try:
-        return request.getfixturevalue("kube_cluster")
-    except pytest.FixtureLookupError:
-        need(False, "the local cluster fixture `kube_cluster` is not available")
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +65,7 @@ class Env:
 
 
 @pytest.fixture
-def gke(cluster, namespace: str, helm_bin: str) -> Env:
+def gke(kube_cluster, namespace: str, helm_bin: str) -> Env:
     from cocusctl.adapters.helm import Helm
     from cocusctl.adapters.kubernetes_workloads import KubernetesWorkloads
 
@@ -86,8 +76,8 @@ def gke(cluster, namespace: str, helm_bin: str) -> Env:
     plan = GkePlan(environment="it", release=RELEASE, namespace=namespace, chart=CHART, base_values=base,
                    canary_steps=(25, 50, 100), step_pause_s=1.0, ready_timeout_s=120,
                    smoke=Smoke(query="How do I create a virtual environment?"))
-    release = GkeRelease(Helm.locate(kubeconfig=Path(cluster.kubeconfig)),
-                         KubernetesWorkloads.from_kubeconfig(cluster.kubeconfig), reporter)
+    release = GkeRelease(Helm.locate(kubeconfig=Path(kube_cluster.kubeconfig)),
+                         KubernetesWorkloads.from_kubeconfig(kube_cluster.kubeconfig), reporter)
     return Env(release, plan, reporter)
 
 

@@ -27,16 +27,10 @@ pytestmark = [pytest.mark.kubernetes, pytest.mark.docker, pytest.mark.registry, 
 API_KEY = "gke-e2e-" + os.urandom(8).hex()
 
 
-def test_service_image_on_the_local_cluster(request, tmp_path: Path, monkeypatch, local_registry,
+def test_service_image_on_the_local_cluster(kube_cluster, tmp_path: Path, monkeypatch, local_registry,
                                             service_image_ref: str) -> None:
     image = service_image_ref
-    try:
-        cluster = request.getfixturevalue("kube_cluster")
-    except pytest.FixtureLookupError:
-        from tests.conftest import need
-
-        need(False, "the local cluster fixture `kube_cluster` is not available")
-    monkeypatch.setenv("COCUS_CLUSTER_HOME", cluster.home)
+    monkeypatch.setenv("COCUS_CLUSTER_HOME", kube_cluster.home)
     monkeypatch.setenv("COCUS_SECRETS_FILE", str(tmp_path / "secrets.json"))
     monkeypatch.setenv("COCUS_SMOKE_API_KEY", API_KEY)
     monkeypatch.setenv("NO_COLOR", "1")
