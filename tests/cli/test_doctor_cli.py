@@ -28,6 +28,8 @@ cocusctl doctor (environment local)
 │                    │                       │ ConnectError: [Errno 111] Connection refused │ up starts the local one)                     │
 │ google credentials │ absent (not required) │ no application-default credentials           │ gcloud auth application-default login, or    │
 │                    │                       │                                              │ GOOGLE_APPLICATION_CREDENTIALS=key.json      │
+│ ansible            │ absent (not required) │ 'ansible-playbook' was not found on PATH     │ pip install 'cocusctl[onprem]'               │
+│                    │                       │                                              │ (ansible-core)                               │
 └────────────────────┴───────────────────────┴──────────────────────────────────────────────┴──────────────────────────────────────────────┘
 """
 

@@ -1,0 +1,156 @@
+"""`cocusctl harden`: run the on-prem playbook (ansible/site.yml) against an inventory, summarise per host.
+
+The playbook hardens every host and runs the service on the `cocus_service` group. Outcome per host comes
+from ansible-playbook's recap. Exit codes: 0 all hosts ok; 12 `--check` found changes to make; 4 a host
+failed or was unreachable; 2 bad inventory or limit (nothing run, or no host matched); 3 no ansible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+from pydantic import BaseModel
+
+from cocusctl.core.errors import ChangesPending, ToolError, UsageError
+from cocusctl.core.reporting import Reporter
+
+# cocusctl's own platform assets live beside the package in the checkout (like templates/ and terraform/).
+ANSIBLE_DIR = Path(__file__).resolve().parents[2] / "ansible"
+PLAYBOOK = ANSIBLE_DIR / "site.yml"
+
+HostStatus = Literal["ok", "changed", "failed", "unreachable"]
+
+
+class HostStats(BaseModel):
+    """One line of ansible-playbook's PLAY RECAP."""
+
+    ok: int = 0
+    changed: int = 0
+    unreachable: int = 0
+    failed: int = 0
+    skipped: int = 0
+    rescued: int = 0
+    ignored: int = 0
+
+
+@dataclass
+class PlaybookRun:
+    """What one ansible-playbook run produced."""
+
+    argv: list[str]
+    returncode: int
+    hosts: dict[str, HostStats]
+    messages: dict[str, str] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    output_tail: str = ""
+
+
+class PlaybookRunner(Protocol):
+    def version(self) -> str: ...
+
+    def run(
+        self,
+        playbook: Path,
+        *,
+        inventory: Path,
+        check: bool = False,
+        limit: str | None = None,
+        extra_args: Sequence[str] = (),
+        on_line: Callable[[str], None] | None = None,
+    ) -> PlaybookRun: ...
+
+
+class HostSummary(HostStats):
+    host: str
+    status: HostStatus
+    message: str | None = None
+
+
+class HardenResult(BaseModel):
+    inventory: str
+    playbook: str
+    check: bool
+    limit: str | None
+    ansible_version: str
+    hosts: list[HostSummary]
+
+    @property
+    def changed(self) -> list[HostSummary]:
+        return [h for h in self.hosts if h.changed]
+
+    @property
+    def broken(self) -> list[HostSummary]:
+        return [h for h in self.hosts if h.status in ("failed", "unreachable")]
+
+
+def host_status(stats: HostStats) -> HostStatus:
+    if stats.unreachable:
+        return "unreachable"
+    if stats.failed:
+        return "failed"
+    return "changed" if stats.changed else "ok"
+
+
+def _with_result(error: ToolError, result: HardenResult) -> ToolError:
+    """Attach the per-host table, so that a failed run still prints (and emits as JSON) its summary."""
+    error.result = result
+    return error
+
+
+def harden(
+    inventory: Path,
+    ansible: PlaybookRunner,
+    reporter: Reporter,
+    *,
+    check: bool = False,
+    limit: str | None = None,
+    playbook: Path = PLAYBOOK,
+) -> HardenResult:
+    """Run the playbook; raise with the per-host result attached when a host failed or (check) would change."""
+    if not inventory.exists():
+        raise UsageError(f"inventory {inventory} does not exist")
+    if limit is not None and not limit.strip():
+        raise UsageError("--limit is empty", hint="name hosts or groups, e.g. --limit web-01,db")
+    version = ansible.version()
+    mode = " in check mode (nothing is changed)" if check else ""
+    reporter.step(f"ansible-core {version}: {playbook.name} on {inventory}{mode}")
+    run = ansible.run(playbook, inventory=inventory.resolve(), check=check, limit=limit, on_line=reporter.detail)
+    if not run.hosts:
+        first = run.errors[0] if run.errors else "no host matched"
+        if run.returncode != 0:
+            raise ToolError("ansible-playbook", run.argv, run.returncode, run.output_tail,
+                            message=f"ansible-playbook failed (exit {run.returncode}): {first}",
+                            hint="rerun with -v to see ansible-playbook's output")
+        where = f"inventory {inventory}" + (f" with --limit {limit}" if limit else "")
+        raise UsageError(f"no host matched in {where}", hint="check the inventory file and the --limit pattern")
+    result = HardenResult(
+        inventory=str(inventory),
+        playbook=str(playbook),
+        check=check,
+        limit=limit,
+        ansible_version=version,
+        hosts=[
+            HostSummary(host=host, status=host_status(stats), message=run.messages.get(host), **stats.model_dump())
+            for host, stats in sorted(run.hosts.items())
+        ],
+    )
+    if result.broken:
+        names = ", ".join(f"{h.host} ({h.status})" for h in result.broken)
+        raise _with_result(ToolError(
+            "ansible-playbook", run.argv, run.returncode, run.output_tail,
+            message=f"{len(result.broken)} of {len(result.hosts)} host(s) not hardened: {names}",
+            hint="the table shows each host's first error; rerun with -v for the full output",
+        ), result)
+    if run.returncode != 0:
+        raise _with_result(ToolError("ansible-playbook", run.argv, run.returncode, run.output_tail), result)
+    if check and result.changed:
+        raise ChangesPending(
+            f"{len(result.changed)} of {len(result.hosts)} host(s) would change",
+            hint="`cocusctl harden` without --check applies the changes",
+            result=result,
+        )
+    reporter.success(f"{len(result.hosts)} host(s) hardened" if not check else "no changes needed")
+    return result
