@@ -96,6 +96,21 @@ def redis_server_bin() -> str:
 
 
 @pytest.fixture(scope="session")
+def ansible_playbook_bin() -> str:
+    return _program("ansible-playbook", ["--version"])
+
+
+@pytest.fixture(scope="session")
+def molecule_bin() -> str:
+    return _program("molecule", ["--version"])
+
+
+@pytest.fixture(scope="session")
+def ssh_client_bin() -> str:
+    return _program("ssh", ["-V"])
+
+
+@pytest.fixture(scope="session")
 def shared_dir() -> Path:
     need(SHARED_DIR.is_dir(), f"shared data folder {SHARED_DIR} missing (CI places ../shared beside the clone)")
     return SHARED_DIR

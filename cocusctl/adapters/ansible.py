@@ -95,6 +95,8 @@ class AnsiblePlaybook:
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_FORCE_COLOR": "0",
             "ANSIBLE_RETRY_FILES_ENABLED": "0",
+            # An inventory that does not parse is an error, not a warning followed by a run on no host.
+            "ANSIBLE_INVENTORY_UNPARSED_FAILED": "1",
             "PYTHONUNBUFFERED": "1",
         }
         output = _Output()

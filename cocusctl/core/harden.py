@@ -119,13 +119,11 @@ def harden(
     reporter.step(f"ansible-core {version}: {playbook.name} on {inventory}{mode}")
     run = ansible.run(playbook, inventory=inventory.resolve(), check=check, limit=limit, on_line=reporter.detail)
     if not run.hosts:
-        first = run.errors[0] if run.errors else "no host matched"
-        if run.returncode != 0:
-            raise ToolError("ansible-playbook", run.argv, run.returncode, run.output_tail,
-                            message=f"ansible-playbook failed (exit {run.returncode}): {first}",
-                            hint="rerun with -v to see ansible-playbook's output")
+        # No host ran a task: ansible-playbook refused the inventory or the limit (its first error says why).
         where = f"inventory {inventory}" + (f" with --limit {limit}" if limit else "")
-        raise UsageError(f"no host matched in {where}", hint="check the inventory file and the --limit pattern")
+        reason = run.errors[0] if run.errors else "no host matched"
+        raise UsageError(f"nothing run on {where}: {reason}",
+                         hint="check the inventory file and the --limit pattern (-v shows ansible's output)")
     result = HardenResult(
         inventory=str(inventory),
         playbook=str(playbook),
