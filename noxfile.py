@@ -1,17 +1,23 @@
-"""Developer sessions. They run in the current interpreter (venv_backend="none"): the machine set-up
-scripts install everything system-wide, exactly as CI does, so a session and CI see the same packages."""
+"""Developer sessions. They run in the interpreter that runs nox (venv_backend="none"): run nox from the
+project's .venv (`.venv/bin/nox`, after `bash scripts/install.sh`), which is what the scripts and CI use."""
 
 from __future__ import annotations
 
 import nox
 
-nox.options.sessions = ["lint", "tests"]
+nox.options.sessions = ["unit"]
 nox.options.default_venv_backend = "none"
 
 
 @nox.session
+def unit(session: nox.Session) -> None:
+    """The fast loop: lint, types, unit and CLI tests; starts no daemon (`bash scripts/test.sh --unit`)."""
+    session.run("bash", "scripts/test.sh", "--unit", *session.posargs, external=True)
+
+
+@nox.session
 def tests(session: nox.Session) -> None:
-    """The whole suite, after setting up the local stack (same as `bash scripts/test.sh`)."""
+    """The whole suite, after setting up the local stack (same as `bash scripts/test.sh`, what CI runs)."""
     session.run("bash", "scripts/test.sh", *session.posargs, external=True)
 
 
@@ -23,9 +29,9 @@ def e2e(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff on everything, mypy on the cocusctl package."""
-    session.run("ruff", "check", "cocusctl", "tests", "benchmarks", "service", "noxfile.py", external=True)
-    session.run("mypy", "cocusctl", external=True)
+    """ruff and mypy over the package, the service, the tests and the benchmarks."""
+    session.run("ruff", "check", "cocusctl", "service", "tests", "benchmarks", "noxfile.py", external=True)
+    session.run("mypy", "cocusctl", "service/cocus_rag", external=True)
 
 
 @nox.session
@@ -42,5 +48,5 @@ def bench(session: nox.Session) -> None:
     helpers = {"report.py", "service_common.py"}
     for script in sorted(pathlib.Path("benchmarks").glob("*.py")):
         if script.name not in helpers:
-            session.run("python3", str(script), external=True)
-    session.run("python3", "benchmarks/report.py", external=True)
+            session.run("python", str(script), external=True)
+    session.run("python", "benchmarks/report.py", external=True)

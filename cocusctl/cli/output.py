@@ -9,14 +9,17 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
+from collections import deque
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cocusctl.core.errors import CocusError, ExitCode
 
 if TYPE_CHECKING:
-    from rich.console import Console
-    from rich.status import Status
+    from rich.console import Console, ConsoleOptions, RenderResult
+    from rich.live import Live
 
     from cocusctl.core.results import Envelope
 
@@ -35,33 +38,64 @@ def interactive(console: Console) -> bool:
     return console.is_terminal and not os.environ.get("CI")
 
 
+LIVE_LINES = 5
+
+
+class _LiveTail:
+    """What the live view shows while a tool runs: the step, its elapsed time, its last few output lines."""
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self.started = time.monotonic()
+        self.lines: deque[str] = deque(maxlen=LIVE_LINES)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.spinner import Spinner
+        from rich.text import Text
+
+        elapsed = time.monotonic() - self.started
+        yield Spinner("dots", Text(f"{self.title}  {elapsed:.0f}s", style="bold"))
+        for line in self.lines:
+            yield Text(f"  {line}", style="dim", no_wrap=True, overflow="ellipsis")
+
+
 class RichReporter:
-    """The core's Reporter, printing to stderr. Streamed tool lines: a spinner on a TTY, plain lines else."""
+    """The core's Reporter, printing to stderr.
+
+    Streamed tool output (docker build, trivy, terraform) is shown like BuildKit shows it: on a terminal, a
+    live view of the current step, its elapsed time and its last few lines, cleared when the step ends; with
+    no terminal (CI, pipes) nothing per line. Either way the whole output is in a log file, whose tail is
+    printed when the tool fails. `-v` prints every line as it comes.
+    """
 
     def __init__(self, console: Console, *, verbose: int = 0) -> None:
         self.console = console
         self.verbose = verbose
-        self._status: Status | None = None
+        self._title = ""
+        self._live: Live | None = None
+        self._tail: _LiveTail | None = None
 
-    def _stop_status(self) -> None:
-        if self._status is not None:
-            self._status.stop()
-            self._status = None
+    def _stop_live(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+            self._tail = None
 
     def step(self, message: str) -> None:
-        self._stop_status()
+        self._stop_live()
+        self._title = message
         self.console.print(f"[bold cyan]→[/] {message}")
 
     def info(self, message: str) -> None:
-        self._stop_status()
+        self._stop_live()
         self.console.print(f"  {message}")
 
     def warn(self, message: str) -> None:
-        self._stop_status()
+        self._stop_live()
         self.console.print(f"[bold yellow]warning:[/] {message}")
 
     def success(self, message: str) -> None:
-        self._stop_status()
+        self._stop_live()
         self.console.print(f"[bold green]✓[/] {message}")
 
     def detail(self, line: str) -> None:
@@ -69,19 +103,31 @@ class RichReporter:
 
         if not line.strip():
             return
-        if interactive(self.console) and not self.verbose:
+        if self.verbose:
             # Tool output is text, not Rich markup: `[id=...]` or `[/x]` must print as they are.
-            text = escape(line.strip()[: max(20, self.console.width - 6)])
-            if self._status is None:
-                self._status = self.console.status(text, spinner="dots")
-                self._status.start()
-            else:
-                self._status.update(text)
-        else:
             self.console.print(f"  [dim]{escape(line.rstrip())}[/]", markup=True, highlight=False)
+        elif interactive(self.console):
+            if self._live is None:
+                from rich.live import Live
+
+                self._tail = _LiveTail(self._title)
+                self._live = Live(self._tail, console=self.console, refresh_per_second=8, transient=True)
+                self._live.start()
+            assert self._tail is not None
+            self._tail.lines.append(line.strip())
+
+    def output_failed(self, log_path: Path, tail: list[str]) -> None:
+        from rich.markup import escape
+
+        self._stop_live()
+        if self.verbose:
+            return  # every line was printed already
+        for line in tail:
+            self.console.print(f"  [dim]│ {escape(line.rstrip())}[/]", highlight=False)
+        self.console.print(f"  [dim]full log: {escape(str(log_path))}[/]", highlight=False)
 
     def close(self) -> None:
-        self._stop_status()
+        self._stop_live()
 
 
 class Renderer:

@@ -28,7 +28,7 @@ from cocusctl.core.errors import (
     ToolError,
     UsageError,
 )
-from cocusctl.core.reporting import Reporter
+from cocusctl.core.reporting import Reporter, tool_log
 from cocusctl.core.scan import (
     ScanSummary,
     VulnDbUnavailable,
@@ -183,15 +183,17 @@ def scan_image(
     reporter.step(f"Scanning {ref} with Trivy (vulnerabilities, secrets, misconfigurations)")
     vulns_checked = True
     try:
-        history_errors = scanner.scan_image(ref, report_path, timeout=timeout, on_line=reporter.detail)
+        with tool_log(reporter, out / "trivy-image.log") as sink:
+            history_errors = scanner.scan_image(ref, report_path, timeout=timeout, on_line=sink)
     except VulnDbUnavailable as exc:
         if not (allow_missing_vuln_db or policy.allow_missing_vuln_db):
             raise
         vulns_checked = False
         reporter.warn(f"{exc.message}: vulnerabilities will NOT be checked (allowed explicitly)")
-        history_errors = scanner.scan_image(
-            ref, report_path, scanners=("secret", "misconfig"), timeout=timeout, on_line=reporter.detail
-        )
+        with tool_log(reporter, out / "trivy-image.log") as sink:
+            history_errors = scanner.scan_image(
+                ref, report_path, scanners=("secret", "misconfig"), timeout=timeout, on_line=sink
+            )
     reports = ReportPaths(dir=str(out), trivy_json=str(report_path))
     findings = findings_from_report(load_report(report_path))
     if dockerfile is not None:
@@ -299,14 +301,15 @@ class ImageBuild:
         buildargs = {**self.environment.build_args, **oci_build_args(source, tags)}
         self.reporter.step(f"Building {result.refs[0]} from {dockerfile.relative_to(context)}")
         started = time.monotonic()
-        image_id = engine.build(
-            context,
-            dockerfile=dockerfile.relative_to(context).as_posix(),
-            tag=result.refs[0],
-            buildargs=buildargs,
-            on_line=self.reporter.detail,
-            no_cache=self.request.no_cache,
-        )
+        with tool_log(self.reporter, self._build_dir(result) / "build.log") as sink:
+            image_id = engine.build(
+                context,
+                dockerfile=dockerfile.relative_to(context).as_posix(),
+                tag=result.refs[0],
+                buildargs=buildargs,
+                on_line=sink,
+                no_cache=self.request.no_cache,
+            )
         for tag in tags[1:]:
             engine.tag(image_id, result.image, tag)
         result.image_id = image_id
@@ -326,8 +329,12 @@ class ImageBuild:
             )
         self.reporter.info(f"image size {result.size_mb:.1f} MB (budget {budget} MB)")
 
+    def _build_dir(self, result: BuildResult) -> Path:
+        """This build's folder: its logs, Trivy reports, SBOM and gate verdict."""
+        return self.loaded.resolve_path(self.loaded.config.output_dir) / "build" / result.tags[0]
+
     def _scan(self, scanner: Scanner, result: BuildResult, accepted: Any, dockerfile: Path) -> None:
-        out = self.loaded.resolve_path(self.loaded.config.output_dir) / "build" / result.tags[0]
+        out = self._build_dir(result)
         started = time.monotonic()
         try:
             scan = scan_image(
@@ -352,11 +359,12 @@ class ImageBuild:
         started = time.monotonic()
         auth = registry.docker_auth_config()
         digest: str | None = None
-        for tag in result.tags:
-            pushed = engine.push(result.image, tag, auth_config=auth, on_line=self.reporter.detail)
-            if digest is not None and pushed != digest:
-                raise PushError(f"tag {tag} was pushed as {pushed}, expected {digest}")
-            digest = pushed
+        with tool_log(self.reporter, self._build_dir(result) / "push.log") as sink:
+            for tag in result.tags:
+                pushed = engine.push(result.image, tag, auth_config=auth, on_line=sink)
+                if digest is not None and pushed != digest:
+                    raise PushError(f"tag {tag} was pushed as {pushed}, expected {digest}")
+                digest = pushed
         assert digest is not None
         repository = result.image.split("/", 1)[1]
         stored = registry.manifest_digest(repository, digest)

@@ -25,7 +25,7 @@ from cocusctl.core.render import (
     root_module,
     terraform_work_dir,
 )
-from cocusctl.core.reporting import Reporter
+from cocusctl.core.reporting import Reporter, tool_log
 
 Action = Literal["create", "update", "replace", "delete", "read", "no-op"]
 CHANGE_ACTIONS: tuple[Action, ...] = ("create", "update", "replace", "delete")
@@ -193,12 +193,14 @@ def plan_environment(
     paths.work_dir.mkdir(parents=True, exist_ok=True)
     paths.plan_file.unlink(missing_ok=True)
     reporter.step(f"terraform {version}: init {paths.root_module}")
-    tf.init(backend_config=paths.backend_file, on_line=reporter.detail)
+    with tool_log(reporter, paths.work_dir / "init.log") as sink:
+        tf.init(backend_config=paths.backend_file, on_line=sink)
     reporter.step("terraform plan")
     lock_timeout = environment.settings.infra.lock_timeout_s
-    has_changes = tf.plan(
-        out=paths.plan_file, var_files=[paths.var_file], lock_timeout_s=lock_timeout, on_line=reporter.detail
-    )
+    with tool_log(reporter, paths.work_dir / "plan.log") as sink:
+        has_changes = tf.plan(
+            out=paths.plan_file, var_files=[paths.var_file], lock_timeout_s=lock_timeout, on_line=sink
+        )
     summary = summarize_plan(
         tf.show_json(paths.plan_file),
         environment=environment.name,
@@ -266,6 +268,7 @@ def run_infra_phase(
             hint="review with `cocusctl plan`, then rerun (or pass --skip-infra to deploy without them)",
         )
     reporter.step(f"terraform apply {paths.plan_file.name}")
-    tf.apply(paths.plan_file, lock_timeout_s=environment.settings.infra.lock_timeout_s, on_line=reporter.detail)
+    with tool_log(reporter, paths.work_dir / "apply.log") as sink:
+        tf.apply(paths.plan_file, lock_timeout_s=environment.settings.infra.lock_timeout_s, on_line=sink)
     reporter.success(f"applied: {describe_counts(summary)}")
     return InfraResult(environment=environment.name, plan=summary, applied=True, outputs=tf.output_json())

@@ -6,7 +6,13 @@ The CLI passes a Rich-backed implementation; tests and library callers use `Null
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Protocol
+
+TAIL_LINES = 15
 
 
 class Reporter(Protocol):
@@ -25,6 +31,30 @@ class Reporter(Protocol):
     def success(self, message: str) -> None:
         """A phase finished well."""
 
+    def output_failed(self, log_path: Path, tail: list[str]) -> None:
+        """A tool whose output was streamed failed: show the end of its output and where the rest is."""
+
+
+@contextmanager
+def tool_log(reporter: Reporter, log_path: Path) -> Iterator[Callable[[str], None]]:
+    """A line sink for one tool run: every line goes to `log_path` (kept, for reading later) and to the
+    reporter (shown live, compactly); when the block fails, the reporter shows the tail and the path."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
+    with log_path.open("w", encoding="utf-8") as log:
+
+        def sink(line: str) -> None:
+            log.write(line + "\n")
+            tail.append(line)
+            reporter.detail(line)
+
+        try:
+            yield sink
+        except Exception:
+            log.flush()
+            reporter.output_failed(log_path, list(tail))
+            raise
+
 
 class NullReporter:
     def step(self, message: str) -> None:
@@ -40,6 +70,9 @@ class NullReporter:
         pass
 
     def success(self, message: str) -> None:
+        pass
+
+    def output_failed(self, log_path: Path, tail: list[str]) -> None:
         pass
 
 
@@ -63,3 +96,6 @@ class RecordingReporter:
 
     def success(self, message: str) -> None:
         self.events.append(("success", message))
+
+    def output_failed(self, log_path: Path, tail: list[str]) -> None:
+        self.events.append(("output_failed", f"{log_path}: {len(tail)} lines"))

@@ -12,8 +12,12 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .metrics import Metrics
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger("cocus_rag.redis")
 
@@ -30,7 +34,7 @@ class RedisGate:
         self.metrics = metrics
         self.backoff = backoff_seconds
         self._down_until = 0.0
-        self.client = None
+        self.client: Redis | None = None
         if url:
             import redis.asyncio as aioredis
 
@@ -43,8 +47,11 @@ class RedisGate:
     def configured(self) -> bool:
         return self.client is not None
 
-    def available(self) -> bool:
-        return self.client is not None and time.monotonic() >= self._down_until
+    def available(self) -> Redis | None:
+        """The client when Redis is configured and not in its back-off window, else None."""
+        if self.client is None or time.monotonic() < self._down_until:
+            return None
+        return self.client
 
     def failed(self, operation: str, exc: BaseException) -> None:
         self.metrics.redis_errors.labels(operation).inc()
@@ -85,11 +92,12 @@ class AnswerCache:
     async def get(self, key: str) -> dict | None:
         if not self.enabled:
             return None
-        if not self.gate.available():
+        client = self.gate.available()
+        if client is None:
             self.metrics.cache.labels("bypass").inc()
             return None
         try:
-            raw = await self.gate.client.get(key)
+            raw = await client.get(key)
         except Exception as exc:  # noqa: BLE001
             self.gate.failed("get", exc)
             self.metrics.cache.labels("bypass").inc()
@@ -101,10 +109,11 @@ class AnswerCache:
         return json.loads(raw)
 
     async def set(self, key: str, value: dict) -> None:
-        if not self.enabled or not self.gate.available():
+        client = self.gate.available()
+        if not self.enabled or client is None:
             return
         try:
-            await self.gate.client.set(key, json.dumps(value).encode(), ex=self.ttl)
+            await client.set(key, json.dumps(value).encode(), ex=self.ttl)
         except Exception as exc:  # noqa: BLE001
             self.gate.failed("set", exc)
 
@@ -138,10 +147,11 @@ class RateLimiter:
         window = int(now // 60)
         retry_after = max(1, int(60 - (now % 60)) + 1)
         count: int | None = None
-        if self.gate.available():
+        client = self.gate.available()
+        if client is not None:
             key = f"cocus:rl:{principal}:{window}"
             try:
-                async with self.gate.client.pipeline(transaction=False) as pipe:
+                async with client.pipeline(transaction=False) as pipe:
                     pipe.incr(key)
                     pipe.expire(key, 61)
                     count = int((await pipe.execute())[0])

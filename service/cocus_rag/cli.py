@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
 from .buildcli import add_build_commands
 from .buildcli import fail as _fail
@@ -44,8 +45,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             super().handle_exit(sig, frame)
             self._captured_signals.clear()
 
+    # uvicorn's stub says int, but it waits with asyncio.wait_for, which takes fractional seconds.
+    drain: Any = settings.graceful_timeout
     config = uvicorn.Config(create_app(settings, preload), host=settings.host, port=settings.port, log_config=None,
-                            access_log=False, timeout_graceful_shutdown=settings.graceful_timeout,
+                            access_log=False, timeout_graceful_shutdown=drain,
                             lifespan="on", server_header=False, proxy_headers=False)
     _Server(config).run()
     return 0

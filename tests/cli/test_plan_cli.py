@@ -65,8 +65,14 @@ def test_plan_json_then_no_changes_after_apply(runner: CliRunner, build: Path, t
     assert envelope["status"] == "ok" and envelope["data"]["has_changes"] is False
     human = plan(runner)
     assert human.exit_code == 0 and "plan fixture: no changes" in human.stdout
-    # streamed terraform lines print as text, brackets included
-    assert "terraform_data.service: Refreshing state... [id=" in human.stderr
+    # Without a terminal, terraform's own lines go only to the plan log, not into the output.
+    assert "Refreshing state" not in human.stderr
+    plan_log = build / "terraform" / "fixture" / "plan.log"
+    assert "terraform_data.service: Refreshing state... [id=" in plan_log.read_text()
+    # -v streams every line, as text: brackets included.
+    verbose = runner.invoke(app, ["-v", "-c", str(EXAMPLE), "plan", "--env", "fixture"])
+    assert verbose.exit_code == 0
+    assert "terraform_data.service: Refreshing state... [id=" in verbose.stderr
 
 
 def test_failing_plan_exits_4_with_terraforms_error(
@@ -77,6 +83,10 @@ def test_failing_plan_exits_4_with_terraforms_error(
     assert result.exit_code == 4
     assert "error: terraform plan failed (exit 1): Error: Invalid value for variable" in result.stderr
     assert "Traceback" not in result.output
+    # The failing tool's tail and where its whole log is, without -v.
+    plan_log = build / "terraform" / "fixture" / "plan.log"
+    assert f"full log: {plan_log}" in result.stderr
+    assert "│ " in result.stderr and "Invalid value for variable" in plan_log.read_text()
 
 
 def test_no_terraform_on_path_exits_3_before_any_work(

@@ -119,6 +119,44 @@ def test_bad_argument_prints_usage_and_changes_nothing(tmp_path: Path) -> None:
     assert not state.exists()
 
 
+def test_a_failing_command_names_its_step_and_the_command(tmp_path: Path) -> None:
+    """No silent exit: a command that fails outside a check ends the run with the step and the command."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = subprocess.run(
+        [str(SCRIPT), "up"],
+        env={**os.environ, "COCUS_STACK_DIR": str(blocker / "state")},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode != 0
+    assert result.stdout == ""
+    assert re.fullmatch(
+        r"mkdir: cannot create directory .*: Not a directory\n"
+        r"local-stack: error: step setup failed: `mkdir -p \"\$STACK_DIR\"` exited 1 \(local-stack\.sh:\d+\)\n",
+        result.stderr,
+    ), result.stderr
+
+
+def test_a_missing_program_that_cannot_be_installed_is_named(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "sed", "head", "dirname", "flock", "mkdir", "id", "python3", "date"):
+        found = shutil.which(tool)
+        assert found, tool
+        (bin_dir / tool).symlink_to(found)
+    result = subprocess.run(
+        ["bash", str(SCRIPT), "up"],
+        env={"PATH": str(bin_dir), "COCUS_STACK_DIR": str(tmp_path / "state"), "COCUS_STACK_STEPS": "terraform"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("local-stack: error: terraform: terraform not found on PATH; install Terraform")
+
+
 @pytest.mark.docker
 @pytest.mark.registry
 @pytest.mark.trivy
@@ -167,7 +205,9 @@ def test_up_twice_on_a_ready_machine_starts_nothing(
         assert result.returncode == 0, f"attempt {attempt}: {result.stdout}{result.stderr}"
         assert "running, not started by this script (left alone)" in line(result.stdout, "dockerd")
         assert "answers, not started by this script (left alone)" in line(result.stdout, "registry")
-        assert re.match(r"base-image +ok +\S+ present \(.*CA ok\)", line(result.stdout, "base-image"))
+        assert re.match(
+            r"base-image +ok +\S+ present, \d+ days old \(.*CA ok\)", line(result.stdout, "base-image")
+        )
         assert re.search(rf"^  base image {re.escape(base_image)} {image_id}$", result.stdout, re.M)
         assert re.search(rf"^  registry   http://{re.escape(local_registry)}$", result.stdout, re.M)
         assert " done " not in result.stdout, "nothing may be installed, started or built"

@@ -15,9 +15,12 @@ def _short_digest(digest: str | None) -> str:
     return digest.removeprefix("sha256:")[:12] if digest else ""
 
 
-def traffic_table(console: Console, title: str, rows: list[TrafficRow]) -> None:
+def traffic_table(console: Console, title: str, rows: list[TrafficRow], *, empty: str = "none") -> None:
     from rich.table import Table
 
+    if not rows:
+        console.print(f"{title}: {empty}")
+        return
     table = Table(title=title, title_justify="left")
     table.add_column("revision", no_wrap=True)
     table.add_column("percent", justify="right")
@@ -35,7 +38,7 @@ def deploy_view(console: Console, r: DeployResult) -> None:
     console.print(f"{r.service} ({r.environment}): {headline}; {state} {r.revision}, digest {r.digest}",
                   markup=False)
     console.print(f"url: {r.url}" + (f"   candidate: {r.candidate_url}" if r.candidate_url else ""))
-    traffic_table(console, "traffic before", r.traffic_before)
+    traffic_table(console, "traffic before", r.traffic_before, empty="none (first deploy)")
     traffic_table(console, "traffic after", r.traffic_after)
 
 

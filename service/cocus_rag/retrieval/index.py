@@ -211,9 +211,9 @@ class Index:
         out_dir.mkdir(parents=True, exist_ok=True)
         store = self.chunks if isinstance(self.chunks, ChunkStore) else ChunkStore.from_chunks(list(self.chunks))
         dense_q, dense_scale = quantize_rows(self.vectors)
-        np.savez(out_dir / "arrays.npz", dense_q=dense_q, dense_scale=dense_scale, dense_ccr=self.components,
-                 **store.save(out_dir),
-                 **self.bm25.to_arrays())
+        arrays = {"dense_q": dense_q, "dense_scale": dense_scale, "dense_ccr": self.components,
+                  **store.save(out_dir), **self.bm25.to_arrays()}
+        np.savez(out_dir / "arrays.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
         (out_dir / "manifest.json").write_text(json.dumps(self.manifest, indent=2) + "\n")
         return out_dir
 

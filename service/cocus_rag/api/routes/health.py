@@ -21,7 +21,7 @@ async def healthz() -> Health:
             summary="Readiness: the index and embedding model are loaded and queries can be answered")
 async def readyz(services: ServicesDep) -> JSONResponse:
     if services.gate.configured:
-        redis = "up" if services.gate.available() else "bypassed"
+        redis = "up" if services.gate.available() is not None else "bypassed"
     else:
         redis = "disabled"
     body = Readiness(status="ready" if services.ready else "loading" if services.load_error is None else "failed",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from fastapi import APIRouter, Request
 
@@ -12,7 +13,9 @@ from ...schemas import ErrorResponse, QueryRequest, QueryResponse, Source, Timin
 
 router = APIRouter(prefix="/v1", tags=["query"])
 
-_ERRORS = {code: {"model": ErrorResponse} for code in (401, 413, 422, 429, 502, 503)}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (401, 413, 422, 429, 502, 503)
+}
 
 
 def _snippet(text: str, limit: int = 300) -> str:
