@@ -75,6 +75,12 @@ def main() -> None:
                             f"median {deploy['cli_wall']['median_s']} s (cocusctl core overhead "
                             f"{deploy['core_overhead_s']['median_s']} s)", "≤ 10 s",
                             deploy["cli_wall"]["median_s"] <= 10, f"{name}.json"))
+    lynis = load("lynis_hardening")
+    if lynis:
+        rows.append(row("Lynis hardening index, `cocusctl harden` on a bookworm container",
+                        f"{lynis['hardening_index_before']} → {lynis['hardening_index_after']} "
+                        f"(+{lynis['rise']}; harden {lynis['harden_wall_s']} s)", "rises",
+                        lynis["rise"] > 0, "lynis_hardening.json"))
     text = [
         "# Benchmarks",
         "",
