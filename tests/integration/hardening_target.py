@@ -30,19 +30,24 @@ def build_target_image(client, base_image: str) -> str:
 
 @dataclass(frozen=True)
 class Scenario:
-    """One run of the `default` scenario: its own instance name, SSH key and ephemeral folder."""
+    """One run of a scenario (ansible/molecule/NAME): its own instance name, SSH key and ephemeral folder."""
 
     instance: str
     workdir: Path
     image: str = TARGET_IMAGE
+    name: str = "default"
+    extra_env: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def create(cls, workdir: Path, image: str = TARGET_IMAGE) -> Scenario:
+    def create(
+        cls, workdir: Path, image: str = TARGET_IMAGE, name: str = "default", **extra_env: str
+    ) -> Scenario:
         workdir.mkdir(parents=True, exist_ok=True)
         key = workdir / "id_ed25519"
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "cocus-test", "-f", str(key)],
                        check=True, timeout=30)
-        return cls(instance=f"cocus-hardening-{secrets.token_hex(4)}", workdir=workdir, image=image)
+        return cls(instance=f"cocus-{name}-{secrets.token_hex(4)}", workdir=workdir, image=image, name=name,
+                   extra_env=tuple(sorted(extra_env.items())))
 
     @property
     def inventory(self) -> Path:
@@ -59,11 +64,12 @@ class Scenario:
             "ANSIBLE_NOCOLOR": "1",
             "NO_COLOR": "1",
             "PY_COLORS": "0",
+            **dict(self.extra_env),
         }
 
-    def molecule(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    def molecule(self, command: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "molecule", *args], cwd=ANSIBLE_DIR, env=self.env(),
+            [sys.executable, "-m", "molecule", command, "--scenario-name", self.name], cwd=ANSIBLE_DIR, env=self.env(),
             capture_output=True, text=True, timeout=timeout,
         )
 

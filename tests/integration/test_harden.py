@@ -1,14 +1,16 @@
-"""The Ansible roles on a real bookworm server in a container, reached over SSH (see ansible/molecule/default).
+"""The Ansible roles on a real bookworm server in a container, reached over SSH (see ansible/molecule/).
 
-The Molecule scenario converges the hardening role, converges it again (idempotence: changed=0) and checks
-the effective configuration with testinfra. `cocusctl harden` then runs the whole playbook on a fresh
-instance of the same scenario, from the inventory Molecule writes.
+The `default` scenario converges the playbook, converges it again (idempotence: changed=0) and checks the
+effective configuration with testinfra; the `service` scenario does the same on a server in the
+cocus_service group, which then runs the real service image by digest. `cocusctl harden` runs the playbook
+on a fresh instance of the default scenario, from the inventory Molecule writes.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -25,14 +27,31 @@ def target_image(docker_engine, base_image, ansible_playbook_bin, molecule_bin, 
     return build_target_image(docker_engine, base_image)
 
 
-def test_molecule_scenario_converges_idempotently_and_verifies(target_image: str, tmp_path: Path) -> None:
-    scenario = Scenario.create(tmp_path / "molecule", image=target_image)
-    result = scenario.molecule("test", timeout=1500)
+def assert_scenario_passed(scenario: Scenario) -> None:
+    result = scenario.molecule("test", timeout=1800)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-6000:]
-    assert "idempotence: Executed: Successful" in log.replace(" > ", ": ").replace(" ➜ ", ": ")
+    assert f"{scenario.name}: idempotence: Executed: Successful" in log.replace(" > ", ": ").replace(" ➜ ", ": ")
     summary = next(line for line in log.splitlines() if " passed" in line and "==" in line)
-    assert "failed" not in summary, summary
+    assert "failed" not in summary and "error" not in summary, summary
+
+
+def test_hardening_scenario_converges_idempotently_and_verifies(target_image: str, tmp_path: Path) -> None:
+    assert_scenario_passed(Scenario.create(tmp_path / "molecule", image=target_image))
+
+
+def test_service_scenario_runs_the_image_by_digest(
+    target_image: str, service_image: dict, docker_engine, tmp_path: Path
+) -> None:
+    scenario = Scenario.create(
+        tmp_path / "service", image=target_image, name="service",
+        COCUS_SERVICE_IMAGE=service_image["pushed_ref"], COCUS_SERVICE_API_KEY=secrets.token_urlsafe(16),
+    )
+    try:
+        assert_scenario_passed(scenario)
+    finally:
+        # The unit's container lives in the machine's engine; destroying the server does not remove it.
+        subprocess.run(["docker", "rm", "--force", f"{scenario.instance}-rag"], capture_output=True, timeout=60)
 
 
 @pytest.fixture(scope="module")

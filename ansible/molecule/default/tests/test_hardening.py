@@ -142,3 +142,10 @@ def test_login_defaults(host):
     defs = host.file("/etc/login.defs").content_string
     assert "\nUMASK\t027\n" in defs
     assert "\nPASS_MAX_DAYS\t365\n" in defs
+
+
+def test_docker_daemon_config(host):
+    config = json.loads(host.file("/etc/docker/daemon.json").content_string)
+    assert config["no-new-privileges"] is True and config["live-restore"] is True
+    assert config["userns-remap"] == "default" and config["icc"] is False
+    assert (config["log-driver"], config["log-opts"]) == ("json-file", {"max-size": "10m", "max-file": "3"})
