@@ -42,7 +42,7 @@ def main() -> None:
             start = time.perf_counter()
             harden = subprocess.run(
                 [sys.executable, "-m", "cocusctl", "--output", "json", "harden", "--inventory",
-                 str(scenario.inventory)], capture_output=True, text=True, timeout=1800,
+                 str(scenario.inventory)], capture_output=True, text=True, timeout=1800, cwd=tmp,
             )
             harden_s = time.perf_counter() - start
             if harden.returncode != 0:

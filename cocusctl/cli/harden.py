@@ -28,7 +28,8 @@ def harden_command(
     """Harden on-prem servers and run the service on them (Ansible playbook ansible/site.yml).
 
     Every host gets SSH, kernel, firewall, update, audit and Docker hardening; hosts in the cocus_service
-    group run the image by digest. One row per host: ok, changed, failed, unreachable. Exit codes: 0 done;
+    group run the image by digest. One row per host: ok, changed, failed, unreachable; Ansible's whole
+    output in OUTPUT_DIR/harden/ansible.log. Exit codes: 0 done;
     12 --check found changes; 4 a host failed or was unreachable; 2 bad inventory/limit; 3 no ansible.
     """
     app_ctx = get_context(ctx, output=output_value(output))
@@ -37,6 +38,8 @@ def harden_command(
         from cocusctl.adapters.ansible import AnsiblePlaybook
         from cocusctl.core.harden import harden
 
-        return harden(inventory, AnsiblePlaybook(), app_ctx.reporter, check=check, limit=limit)
+        loaded = app_ctx.loaded
+        log_dir = loaded.resolve_path(loaded.config.output_dir) / "harden"
+        return harden(inventory, AnsiblePlaybook(), app_ctx.reporter, log_dir=log_dir, check=check, limit=limit)
 
     app_ctx.run("harden", action, harden_view)

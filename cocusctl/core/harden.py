@@ -15,7 +15,7 @@ from typing import Literal, Protocol
 from pydantic import BaseModel
 
 from cocusctl.core.errors import ChangesPending, ToolError, UsageError
-from cocusctl.core.reporting import Reporter
+from cocusctl.core.reporting import Reporter, tool_log
 
 # cocusctl's own platform assets live beside the package in the checkout (like templates/ and terraform/).
 ANSIBLE_DIR = Path(__file__).resolve().parents[2] / "ansible"
@@ -105,11 +105,15 @@ def harden(
     ansible: PlaybookRunner,
     reporter: Reporter,
     *,
+    log_dir: Path,
     check: bool = False,
     limit: str | None = None,
     playbook: Path = PLAYBOOK,
 ) -> HardenResult:
-    """Run the playbook; raise with the per-host result attached when a host failed or (check) would change."""
+    """Run the playbook; raise with the per-host result attached when a host failed or (check) would change.
+
+    ansible-playbook's whole output goes to LOG_DIR/ansible.log (its tail is shown when the run fails).
+    """
     if not inventory.exists():
         raise UsageError(f"inventory {inventory} does not exist")
     if limit is not None and not limit.strip():
@@ -117,7 +121,31 @@ def harden(
     version = ansible.version()
     mode = " in check mode (nothing is changed)" if check else ""
     reporter.step(f"ansible-core {version}: {playbook.name} on {inventory}{mode}")
-    run = ansible.run(playbook, inventory=inventory.resolve(), check=check, limit=limit, on_line=reporter.detail)
+    log_path = log_dir / "ansible.log"
+    with tool_log(reporter, log_path) as sink:
+
+        def on_line(line: str) -> None:
+            sink(line)
+            if line.startswith("PLAY ["):
+                reporter.info(line.rstrip(" *"))
+
+        run = ansible.run(playbook, inventory=inventory.resolve(), check=check, limit=limit, on_line=on_line)
+        result = summarize(run, inventory=inventory, playbook=playbook, check=check, limit=limit, version=version)
+    reporter.info(f"ansible output: {log_path}")
+    if check and result.changed:
+        raise ChangesPending(
+            f"{len(result.changed)} of {len(result.hosts)} host(s) would change",
+            hint="`cocusctl harden` without --check applies the changes",
+            result=result,
+        )
+    reporter.success(f"{len(result.hosts)} host(s) hardened" if not check else "no changes needed")
+    return result
+
+
+def summarize(
+    run: PlaybookRun, *, inventory: Path, playbook: Path, check: bool, limit: str | None, version: str
+) -> HardenResult:
+    """The per-host result of a run; raises when nothing ran, a host failed, or ansible-playbook failed."""
     if not run.hosts:
         # No host ran a task: ansible-playbook refused the inventory or the limit (its first error says why).
         where = f"inventory {inventory}" + (f" with --limit {limit}" if limit else "")
@@ -144,11 +172,4 @@ def harden(
         ), result)
     if run.returncode != 0:
         raise _with_result(ToolError("ansible-playbook", run.argv, run.returncode, run.output_tail), result)
-    if check and result.changed:
-        raise ChangesPending(
-            f"{len(result.changed)} of {len(result.hosts)} host(s) would change",
-            hint="`cocusctl harden` without --check applies the changes",
-            result=result,
-        )
-    reporter.success(f"{len(result.hosts)} host(s) hardened" if not check else "no changes needed")
     return result

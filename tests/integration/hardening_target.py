@@ -69,7 +69,8 @@ class Scenario:
 
     def molecule(self, command: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "molecule", command, "--scenario-name", self.name], cwd=ANSIBLE_DIR, env=self.env(),
+            [sys.executable, "-m", "molecule", "--base-config", "molecule/base.yml", command,
+             "--scenario-name", self.name], cwd=ANSIBLE_DIR, env=self.env(),
             capture_output=True, text=True, timeout=timeout,
         )
 

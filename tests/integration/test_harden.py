@@ -66,10 +66,11 @@ def server(target_image: str, tmp_path_factory: pytest.TempPathFactory):
         scenario.molecule("destroy", timeout=600)
 
 
-def cocusctl(*args: str, timeout: float = 1500) -> subprocess.CompletedProcess[str]:
+def cocusctl(*args: str, timeout: float = 1500, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`cocusctl --output json harden ARGS` from CWD (where its build/cocus/harden/ansible.log goes)."""
     return subprocess.run(
         [sys.executable, "-m", "cocusctl", "--output", "json", "harden", *args],
-        capture_output=True, text=True, timeout=timeout, env={**os.environ, "NO_COLOR": "1"},
+        capture_output=True, text=True, timeout=timeout, env={**os.environ, "NO_COLOR": "1"}, cwd=cwd,
     )
 
 
@@ -80,16 +81,18 @@ def envelope(proc: subprocess.CompletedProcess[str]) -> dict:
         pytest.fail(f"no JSON envelope (exit {proc.returncode}): {proc.stderr[-4000:]}")
 
 
-def test_harden_applies_then_check_finds_nothing_to_change(server: Scenario) -> None:
-    applied = cocusctl("--inventory", str(server.inventory))
+def test_harden_applies_then_check_finds_nothing_to_change(server: Scenario, tmp_path: Path) -> None:
+    applied = cocusctl("--inventory", str(server.inventory), cwd=tmp_path)
     data = envelope(applied)
     assert applied.returncode == 0, (data["errors"], applied.stderr[-4000:])
     [host] = data["data"]["hosts"]
     assert host["host"] == server.instance
     assert host["status"] == "changed" and host["changed"] > 10 and host["failed"] == 0
-    assert "TASK [hardening : Write the SSH server configuration" in applied.stderr  # progress on stderr
+    assert "PLAY [Harden the servers]" in applied.stderr  # progress on stderr
+    log = (tmp_path / "build" / "cocus" / "harden" / "ansible.log").read_text()
+    assert "TASK [hardening : Write the SSH server configuration (validated with sshd -t)]" in log
 
-    checked = cocusctl("--inventory", str(server.inventory), "--check")
+    checked = cocusctl("--inventory", str(server.inventory), "--check", cwd=tmp_path)
     data = envelope(checked)
     assert checked.returncode == 0, (data["errors"], checked.stderr[-4000:])
     [host] = data["data"]["hosts"]
@@ -106,7 +109,7 @@ def test_unreachable_host_fails_with_its_row(ansible_playbook_bin: str, ssh_clie
         "all:\n  hosts:\n    ghost:\n      ansible_host: ghost.invalid\n      ansible_user: admin\n"
         "      ansible_ssh_common_args: -o ProxyCommand='false' -o ConnectTimeout=5\n"
     )
-    proc = cocusctl("--inventory", str(inventory), timeout=300)
+    proc = cocusctl("--inventory", str(inventory), timeout=300, cwd=tmp_path)
     data = envelope(proc)
     assert proc.returncode == 4
     assert data["status"] == "error" and data["errors"][0]["code"] == "tool_failed"
@@ -115,8 +118,8 @@ def test_unreachable_host_fails_with_its_row(ansible_playbook_bin: str, ssh_clie
     assert host["message"]
 
 
-def test_limit_matching_no_host_is_bad_input(server: Scenario) -> None:
-    proc = cocusctl("--inventory", str(server.inventory), "--limit", "no-such-host", timeout=300)
+def test_limit_matching_no_host_is_bad_input(server: Scenario, tmp_path: Path) -> None:
+    proc = cocusctl("--inventory", str(server.inventory), "--limit", "no-such-host", timeout=300, cwd=tmp_path)
     data = envelope(proc)
     assert proc.returncode == 2, proc.stderr
     assert "no hosts to target" in data["errors"][0]["message"]
@@ -125,7 +128,7 @@ def test_limit_matching_no_host_is_bad_input(server: Scenario) -> None:
 def test_unparsable_inventory_is_bad_input(ansible_playbook_bin: str, tmp_path: Path) -> None:
     inventory = tmp_path / "hosts.yml"
     inventory.write_text("all: [\n")
-    proc = cocusctl("--inventory", str(inventory), timeout=300)
+    proc = cocusctl("--inventory", str(inventory), timeout=300, cwd=tmp_path)
     data = envelope(proc)
     assert proc.returncode == 2, proc.stderr
     assert data["errors"][0]["message"].startswith(f"nothing run on inventory {inventory}")
