@@ -68,6 +68,19 @@ def main() -> None:
                         "0 failed", crash["failed_requests"] == 0, "cloudrun_traffic.json"))
         rows.append(row("canary deploy under load", f"{canary['failed_requests']} failed of {canary['requests']}",
                         "0 failed", canary["failed_requests"] == 0, "cloudrun_traffic.json"))
+    canary = load("canary_analysis")
+    if canary:
+        bad, good = canary["failing_candidate"], canary["good_candidate"]
+        stops = sorted({t["stopped_at_percent"] for t in bad["trials"]})
+        rows.append(row("canary of a candidate failing 20 % of queries (router counters)",
+                        f"stopped at {', '.join(map(str, stops))} %; failed requests "
+                        f"{', '.join(str(t['failed_share_pct']) for t in bad['trials'])} % of the load",
+                        f"first step; ≤ {bad['bound_pct']} % (10 % share x 20 %)",
+                        stops == [10] and bad["max_failed_share_pct"] <= bad["bound_pct"], "canary_analysis.json"))
+        rows.append(row("canary of a good candidate (10 → 50 → 100, 5 s pauses)",
+                        f"{', '.join(good['verdicts'])}; {good['duration_s']} s, {good['failed_requests']} failed",
+                        "passes, 0 failed", good["failed_requests"] == 0 and "fail" not in good["verdicts"],
+                        "canary_analysis.json"))
     for name, label in (("cloudrun_deploy", "small test image"), ("cloudrun_deploy_service", "the service image")):
         deploy = load(name)
         if deploy:

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DIR = (REPO_ROOT / ".." / "shared").resolve()
+# The shared test fixtures live beside the clone; COCUS_SHARED_DIR points elsewhere (e.g. a job run by act).
+SHARED_DIR = Path(os.environ.get("COCUS_SHARED_DIR") or REPO_ROOT / ".." / "shared").resolve()
 REGISTRY = os.environ.get("COCUS_TEST_REGISTRY", "127.0.0.1:5000")
 BASE_IMAGE = os.environ.get("COCUS_BASE_IMAGE", "cocus/python-base:3.11-bookworm")
 
@@ -108,6 +109,23 @@ def molecule_bin() -> str:
 @pytest.fixture(scope="session")
 def ssh_client_bin() -> str:
     return _program("ssh", ["-V"])
+def promtool_bin() -> str:
+    return _program("promtool", ["--version"])
+
+
+@pytest.fixture(scope="session")
+def prometheus_bin() -> str:
+    return _program("prometheus", ["--version"])
+
+
+@pytest.fixture(scope="session")
+def alertmanager_bin() -> str:
+    return _program("prometheus-alertmanager", ["--version"])
+
+
+@pytest.fixture(scope="session")
+def node_exporter_bin() -> str:
+    return _program("prometheus-node-exporter", ["--version"])
 
 
 @pytest.fixture(scope="session")

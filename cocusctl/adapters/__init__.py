@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cocusctl.core.config import Environment, LoadedConfig, RegistryConfig
+    from cocusctl.core.config import Environment, LoadedConfig, RegistryConfig, ScanPolicy
+    from cocusctl.core.os_updates import SecuritySuite
 
 
 class Adapters:
@@ -42,6 +43,13 @@ class Adapters:
 
         return self._once("trivy", Trivy.locate)
 
+    # --- Debian security suites (pending OS updates in images) ---------------------------------
+    def security_suite(self, policy: ScanPolicy) -> SecuritySuite:
+        from cocusctl.adapters.debian_security import DebianSecuritySuite
+
+        return self._once(f"debian:{policy.debian_security_mirror}",
+                          lambda: DebianSecuritySuite(policy.debian_security_mirror))
+
     # --- terraform -------------------------------------------------------------------------------
     def terraform(self, workdir: Path, data_dir: Path | None = None) -> Any:
         """A Terraform runner for one root module (`workdir`) with its own data dir (not cached)."""
@@ -54,3 +62,9 @@ class Adapters:
         from cocusctl.adapters.cloudrun import CloudRun
 
         return self._once(f"cloudrun:{environment.name}", lambda: CloudRun.for_environment(environment))
+
+    # --- Prometheus HTTP API ---------------------------------------------------------------------
+    def prometheus(self, url: str) -> Any:
+        from cocusctl.adapters.prometheus import Prometheus
+
+        return self._once(f"prometheus:{url}", lambda: Prometheus(url))

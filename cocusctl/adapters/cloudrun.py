@@ -23,6 +23,7 @@ from cocusctl.core.cloudrun.model import (
 from cocusctl.core.errors import CloudApiError, NotAvailableError, OperationTimeout, UsageError
 
 if TYPE_CHECKING:
+    from cocusctl.core.cloudrun.canary import RouterCounters
     from cocusctl.core.config import Environment
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -369,9 +370,15 @@ class CloudRun:
         return resp.text if resp.status_code == 200 else ""
 
     def request_counts(self, service: str) -> dict[str, int] | None:
+        stats = self.revision_stats(service)
+        return None if stats is None else {rev: c.requests for rev, c in stats.items()}
+
+    def revision_stats(self, service: str) -> dict[str, RouterCounters] | None:
         if not self.is_emulator:
             return None
         import httpx
+
+        from cocusctl.core.cloudrun.canary import RouterCounters
 
         try:
             resp = self._client().get(f"{self.endpoint}/emulator/v1/stats",
@@ -380,4 +387,6 @@ class CloudRun:
             return None
         if resp.status_code != 200:
             return None
-        return {rev: int(v["requests"]) for rev, v in resp.json().get("revisions", {}).items()}
+        return {rev: RouterCounters(int(v["requests"]), int(v["errors"]), tuple(v["latency"]["bounds"]),
+                                    tuple(v["latency"]["counts"]))
+                for rev, v in resp.json().get("revisions", {}).items()}

@@ -84,6 +84,7 @@ class Trivy:
             "--no-progress",  # not --quiet: the log is read for checks Trivy skipped
             "--scanners", ",".join(scanners),
             "--image-config-scanners", "misconfig,secret",
+            "--list-all-pkgs",  # installed packages in the report: the SBOM and the security-suite check read them
             "--skip-check-update",  # use the checks embedded in the binary: no network needed
             "--skip-version-check",
             "--disable-telemetry",

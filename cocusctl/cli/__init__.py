@@ -14,11 +14,13 @@ import typer
 from cocusctl import __version__
 from cocusctl.cli import (
     build,
+    ci,
     config_cmd,
     deploy,
     doctor,
     emulator,
     harden,
+    monitoring,
     plan,
     promote,
     render,
@@ -99,8 +101,10 @@ app.command("status", help=status.status_command.__doc__)(status.status_command)
 app.command("harden", help=harden.harden_command.__doc__)(harden.harden_command)
 # Tools and set-up.
 app.add_typer(emulator.app, name="emulator")
+app.add_typer(monitoring.app, name="monitoring")
 app.add_typer(secrets.app, name="secrets")
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(ci.app, name="ci")
 app.command("doctor", help=doctor.doctor_command.__doc__)(doctor.doctor_command)
 
 

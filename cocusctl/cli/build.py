@@ -47,6 +47,7 @@ def build_command(
             engine_factory=adapters.docker,
             scanner_factory=adapters.trivy,
             registry_factory=lambda: adapters.registry(environment.registry),
+            security_suite_factory=adapters.security_suite,
             reporter=app_ctx.reporter,
             request=BuildRequest(extra_tags=list(tag or []), push=not no_push,
                                  allow_missing_vuln_db=allow_missing_vuln_db, no_cache=no_cache),

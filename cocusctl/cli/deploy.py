@@ -40,7 +40,7 @@ def cloudrun_environment(app_ctx: AppContext, target: str | None = None) -> tupl
     return environment, service
 
 
-def infra_phase(app_ctx: AppContext, environment: Environment, image: str, skip: bool) -> str:
+def infra_phase(app_ctx: AppContext, environment: Environment, image: str | None, skip: bool) -> str:
     """Run the infra phase (Terraform) before the release phase; returns a one-line summary."""
     from cocusctl.core.infra import describe_counts, run_infra_phase
 
@@ -94,7 +94,14 @@ def deploy_command(
                                         strategy=strategy.value if strategy else None)
         infra = infra_phase(app_ctx, environment, ref.ref, skip_infra)
         api = app_ctx.adapters.cloudrun(environment)
-        result = Deployer(api, app_ctx.reporter).deploy(plan)
+        analyzer = None
+        if plan.strategy == "canary":
+            from cocusctl.core.cloudrun.canary import canary_analyzer
+
+            analyzer = canary_analyzer(environment.settings.analysis, api, namespace=environment.settings.project,
+                                       service=service, prometheus=app_ctx.adapters.prometheus,
+                                       reporter=app_ctx.reporter)
+        result = Deployer(api, app_ctx.reporter, analyzer=analyzer).deploy(plan)
         result.infra = infra
         return result
 

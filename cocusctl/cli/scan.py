@@ -49,7 +49,7 @@ def scan_command(
         assert image is not None
         return scan_local_image(
             app_ctx.loaded, environment, image, app_ctx.adapters.docker, app_ctx.adapters.trivy,
-            allow_missing_vuln_db, app_ctx.reporter,
+            allow_missing_vuln_db, app_ctx.reporter, os_suite=app_ctx.adapters.security_suite(environment.scan),
         )
 
     app_ctx.run("scan", action, scan_run_view)

@@ -23,6 +23,12 @@ def status_command(ctx: typer.Context, env: EnvOption = None, output: OutputOpti
         from cocusctl.core.cloudrun.operations import status
 
         environment, service = cloudrun_environment(app_ctx)
-        return status(app_ctx.adapters.cloudrun(environment), environment.name, service)
+        api = app_ctx.adapters.cloudrun(environment)
+        result = status(api, environment.name, service)
+        if api.is_emulator:
+            from cocusctl.core.observability.stack import where
+
+            result.monitoring = where()
+        return result
 
     app_ctx.run("status", action, status_view)

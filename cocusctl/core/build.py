@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -28,6 +29,7 @@ from cocusctl.core.errors import (
     ToolError,
     UsageError,
 )
+from cocusctl.core.os_updates import SecuritySuite, check_report, sarif_run
 from cocusctl.core.reporting import Reporter, tool_log
 from cocusctl.core.scan import (
     ScanSummary,
@@ -42,6 +44,9 @@ from cocusctl.core.scan import (
 from cocusctl.core.tagging import image_tags, oci_build_args, source_info
 
 MB = 1_000_000  # decimal megabytes, as `docker images` shows them
+# Build argument carrying today's date (UTC): a Dockerfile that upgrades its OS packages under it reruns that
+# layer once a day and reuses it within the day (see docs/decisions.md, "Security updates in images").
+SECURITY_UPDATES_ARG = "SECURITY_UPDATES_DAY"
 LAST_BUILD_FILE = "last-build.json"  # the last *pushed* build; deploy reads image, pushed_ref, digest
 
 
@@ -167,6 +172,7 @@ def scan_image(
     allow_missing_vuln_db: bool,
     reporter: Reporter,
     dockerfile: Path | None = None,
+    os_suite: SecuritySuite | None = None,
 ) -> ScanRun:
     """Scan a local image into `out/` (Trivy JSON, SARIF, CycloneDX SBOM, gate.json) and judge it.
 
@@ -176,6 +182,8 @@ def scan_image(
     With the source `dockerfile`, it is scanned for misconfigurations too: Trivy cannot rebuild a Dockerfile
     from the history of many images (exec-form HEALTHCHECK, LABEL values with spaces) and then silently
     skips those checks — without the source that is an error, never a silent pass.
+    With `os_suite` (and `policy.os_updates` not off), a Debian image's packages are compared with its
+    release's security suite: each pending update is a finding, whether or not Trivy has its DB.
     """
     out.mkdir(parents=True, exist_ok=True)
     report_path = out / "trivy.json"
@@ -195,7 +203,12 @@ def scan_image(
                 ref, report_path, scanners=("secret", "misconfig"), timeout=timeout, on_line=sink
             )
     reports = ReportPaths(dir=str(out), trivy_json=str(report_path))
-    findings = findings_from_report(load_report(report_path))
+    report = load_report(report_path)
+    findings = findings_from_report(report)
+    os_check = None
+    if os_suite is not None and policy.os_updates != "off":
+        reporter.step(f"Comparing the OS packages of {ref} with its Debian security suite")
+        os_check = check_report(report, os_suite)
     if dockerfile is not None:
         reporter.step(f"Scanning {dockerfile.name} (the source of {ref}) for misconfigurations")
         dockerfile_report = out / "dockerfile.json"
@@ -221,7 +234,12 @@ def scan_image(
         allow_missing_vuln_db=allow_missing_vuln_db,
         accepted=accepted,
         artifact=ref,
+        os_check=os_check,
     )
+    if os_check is not None and os_check.pending:
+        sarif = json.loads(Path(reports.sarif).read_text(encoding="utf-8"))
+        sarif.setdefault("runs", []).append(sarif_run(os_check, ref, failing=policy.os_updates == "fail"))
+        Path(reports.sarif).write_text(json.dumps(sarif, indent=2) + "\n", encoding="utf-8")
     reports.gate = str(out / "gate.json")
     (out / "gate.json").write_text(summary.model_dump_json(indent=2) + "\n", encoding="utf-8")
     for note in summary.notes:
@@ -245,6 +263,7 @@ class ImageBuild:
     registry_factory: Callable[[], Registry]
     reporter: Reporter
     request: BuildRequest = field(default_factory=BuildRequest)
+    security_suite_factory: Callable[[ScanPolicy], SecuritySuite] | None = None
 
     def run(self) -> BuildResult:
         service = self.loaded.config.service
@@ -298,7 +317,11 @@ class ImageBuild:
     def _build(
         self, engine: Engine, context: Path, dockerfile: Path, source: Any, tags: list[str], result: BuildResult
     ) -> None:
-        buildargs = {**self.environment.build_args, **oci_build_args(source, tags)}
+        buildargs = {
+            SECURITY_UPDATES_ARG: datetime.now(UTC).date().isoformat(),
+            **self.environment.build_args,
+            **oci_build_args(source, tags),
+        }
         self.reporter.step(f"Building {result.refs[0]} from {dockerfile.relative_to(context)}")
         started = time.monotonic()
         with tool_log(self.reporter, self._build_dir(result) / "build.log") as sink:
@@ -329,6 +352,10 @@ class ImageBuild:
             )
         self.reporter.info(f"image size {result.size_mb:.1f} MB (budget {budget} MB)")
 
+    def _security_suite(self) -> SecuritySuite | None:
+        factory = self.security_suite_factory
+        return factory(self.environment.scan) if factory is not None else None
+
     def _build_dir(self, result: BuildResult) -> Path:
         """This build's folder: its logs, Trivy reports, SBOM and gate verdict."""
         return self.loaded.resolve_path(self.loaded.config.output_dir) / "build" / result.tags[0]
@@ -346,6 +373,7 @@ class ImageBuild:
                 allow_missing_vuln_db=self.request.allow_missing_vuln_db,
                 reporter=self.reporter,
                 dockerfile=dockerfile,
+                os_suite=self._security_suite(),
             )
         finally:
             result.reports = ReportPaths(dir=str(out), trivy_json=str(out / "trivy.json"))
@@ -408,6 +436,7 @@ def scan_local_image(
     scanner_factory: Callable[[], Scanner],
     allow_missing_vuln_db: bool,
     reporter: Reporter,
+    os_suite: SecuritySuite | None = None,
 ) -> ScanRun:
     """Scan an image in the local engine into OUTPUT_DIR/scan/<image>/ and judge it."""
     accepted = load_accepted(environment.scan, loaded.root)
@@ -421,7 +450,7 @@ def scan_local_image(
     out = loaded.resolve_path(loaded.config.output_dir) / "scan" / safe
     run = scan_image(
         scanner, image, out, environment.scan, accepted=accepted,
-        allow_missing_vuln_db=allow_missing_vuln_db, reporter=reporter,
+        allow_missing_vuln_db=allow_missing_vuln_db, reporter=reporter, os_suite=os_suite,
     )
     if not run.scan.passed:
         raise ScanGateError(gate_message(run.scan), hint=f"reports in {out}", result=run)

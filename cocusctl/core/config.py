@@ -30,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from cocusctl.core.canary import CanaryAnalysisSettings
 from cocusctl.core.errors import ConfigError, UsageError
 
 CONFIG_FILE_NAME = "cocus.yaml"
@@ -138,6 +139,14 @@ class ScanPolicy(StrictModel):
     ignore_file: Path | None = Field(None, description="YAML list of {id, reason, expires}")
     allow_missing_vuln_db: bool = Field(
         False, description="pass the gate when Trivy's vulnerability DB is unavailable (reported loudly)"
+    )
+    os_updates: Literal["fail", "warn", "off"] = Field(
+        "fail",
+        description="Debian images: an installed package older than its version in the release's security suite "
+        "fails the gate (fail), is listed only (warn), or is not checked (off)",
+    )
+    debian_security_mirror: str = Field(
+        "http://deb.debian.org/debian-security", description="where the Debian security suites are read from"
     )
     timeout_s: int = Field(900, gt=0)
 
@@ -451,7 +460,31 @@ class EnvironmentConfig(StrictModel):
     )
     cloudrun: CloudRunSettings = Field(default_factory=CloudRunSettings)
     gke: GkeSettings = Field(default_factory=GkeSettings)
+    analysis: CanaryAnalysisSettings = Field(
+        default_factory=CanaryAnalysisSettings, description="metric-gated canary analysis (both targets)")
     infra: InfraSettings = Field(default_factory=InfraSettings, description="Terraform inputs (issue #5)")
+
+
+class CiSettings(StrictModel):
+    """CI/CD: the GitHub Actions workflows `cocusctl ci render` writes, and the identities Terraform gives them."""
+
+    repository: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+        description="GitHub owner/name; Workload Identity Federation accepts tokens of this repository only",
+    )
+    default_branch: str = Field("main", pattern=r"^[A-Za-z0-9._/-]+$", description="releases start from here")
+    python_version: str = Field("3.11", pattern=r"^3\.[0-9]+$", description="Python of the release jobs")
+    test_environment: str | None = Field(
+        None, description="environment of the CI image build (built and scanned, not pushed); default: default_environment"
+    )
+    release: list[str] = Field(
+        default_factory=list,
+        description="environments in release order: every build of the default branch or a v* tag is deployed to "
+        "the first; each next one is promoted from the one before, behind its GitHub environment's protection",
+    )
+    deployer_account_id: str = Field("cocus-deployer", pattern=_SA_ID, description="CI deploy service account id")
+    planner_account_id: str = Field("cocus-planner", pattern=_SA_ID, description="CI read-only plan service account id")
 
 
 def _default_environments() -> dict[str, EnvironmentConfig]:
@@ -473,6 +506,7 @@ class CocusConfig(StrictModel):
     output_dir: Path = Field(Path("build/cocus"), description="reports, SBOMs, rendered files")
     default_environment: str = "local"
     environments: dict[str, EnvironmentConfig] = Field(default_factory=_default_environments)
+    ci: CiSettings = Field(default_factory=CiSettings, description="CI/CD workflows (`cocusctl ci render`)")
 
     @model_validator(mode="after")
     def _default_env_exists(self) -> CocusConfig:
@@ -480,6 +514,25 @@ class CocusConfig(StrictModel):
             raise ValueError(
                 f"default_environment {self.default_environment!r} is not one of: {', '.join(self.environments)}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _ci_environments(self) -> CocusConfig:
+        names = [self.ci.test_environment or self.default_environment, *self.ci.release]
+        unknown = [n for n in names if n not in self.environments]
+        if unknown:
+            raise ValueError(f"ci: unknown environment(s) {', '.join(unknown)} (configured: {', '.join(self.environments)})")
+        odd = [n for n in self.ci.release if not re.fullmatch(r"[a-z][-a-z0-9]{0,30}", n)]
+        if odd:
+            raise ValueError(f"ci.release: {', '.join(odd)}: release environment names are lower-case letters, digits "
+                             "and hyphens (they name GitHub environments and jobs)")
+        if len(set(self.ci.release)) != len(self.ci.release):
+            raise ValueError("ci.release: an environment is listed twice")
+        local = [n for n in self.ci.release if not self.environments[n].infrastructure]
+        if local:
+            raise ValueError(f"ci.release: {', '.join(local)} has no infrastructure (infrastructure: false)")
+        if self.ci.release and self.ci.repository is None:
+            raise ValueError("ci.release needs ci.repository (owner/name): Workload Identity trusts only that repository")
         return self
 
 

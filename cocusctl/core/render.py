@@ -11,11 +11,12 @@ import json
 import re
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from cocusctl.core.errors import UsageError
+from cocusctl.core.files import FileStatus, sync_file
 
 if TYPE_CHECKING:
     import jinja2
@@ -32,7 +33,6 @@ BOOTSTRAP_IMAGE = "us-docker.pkg.dev/cloudrun/container/hello"
 TFVARS_FILE = "terraform.tfvars"
 BACKEND_FILE = "backend.hcl"
 
-FileStatus = Literal["created", "changed", "unchanged", "missing", "differs"]
 
 
 class RenderedFile(BaseModel):
@@ -88,9 +88,21 @@ def hcl_literal(value: Any, indent: int = 0) -> str:
     raise TypeError(f"cannot write {type(value).__name__} as HCL")
 
 
+# GitHub Actions workflows use `${{ }}` themselves: their templates mark Jinja with <% %>, <[ ]> and <# #>.
+WORKFLOW_SYNTAX: dict[str, Any] = {
+    "block_start_string": "<%",
+    "block_end_string": "%>",
+    "variable_start_string": "<[",
+    "variable_end_string": "]>",
+    "comment_start_string": "<#",
+    "comment_end_string": "#>",
+}
+
+
 @cache
-def jinja_environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
-    """The one Jinja environment: StrictUndefined, no autoescape (HCL, not HTML), `hcl` filter."""
+def jinja_environment(templates_dir: Path = TEMPLATES_DIR, *, workflow_syntax: bool = False) -> jinja2.Environment:
+    """The one Jinja environment: StrictUndefined, no autoescape (HCL and YAML, not HTML), `hcl` and `yaml`
+    filters; `workflow_syntax` swaps the delimiters for templates whose output uses `{{ }}` itself."""
     import jinja2
 
     env = jinja2.Environment(
@@ -100,6 +112,7 @@ def jinja_environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        **(WORKFLOW_SYNTAX if workflow_syntax else {}),
     )
 
     def hcl_filter(value: Any) -> str:
@@ -108,6 +121,8 @@ def jinja_environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment
         return hcl_literal(value)
 
     env.filters["hcl"] = hcl_filter
+    # A JSON string is a valid double-quoted YAML scalar.
+    env.filters["yaml"] = lambda value: json.dumps(str(value), ensure_ascii=False)
     return env
 
 
@@ -151,6 +166,8 @@ def artifact_repository_id(environment: Environment, service_name: str) -> str:
 
 def render_context(loaded: LoadedConfig, environment: Environment, *, image: str | None = None) -> dict[str, Any]:
     """The resolved config as plain data, plus the values derived from it."""
+    from cocusctl.core.workflows import ci_identity_inputs
+
     settings = environment.settings
     infra = settings.infra
     service_name = settings.cloudrun.service or loaded.config.service.name
@@ -176,6 +193,7 @@ def render_context(loaded: LoadedConfig, environment: Environment, *, image: str
         "namespace": settings.gke.namespace,
         "state": state_data,
         "infra": infra.model_dump(mode="json", exclude={"root_module", "state", "lock_timeout_s"}),
+        "ci": ci_identity_inputs(loaded, environment, state_data),
     }
 
 
@@ -195,13 +213,20 @@ def render_files(
     templates_dir: Path = TEMPLATES_DIR,
 ) -> dict[str, tuple[str, str]]:
     """Render every template of the environment in memory: file name -> (template, text)."""
-    import jinja2
-
     require_infrastructure(environment)
     context = render_context(loaded, environment, image=image)
-    env = jinja_environment(templates_dir)
+    return render_templates(templates_dir, templates_for(environment), context)
+
+
+def render_templates(
+    templates_dir: Path, templates: dict[str, str], context: dict[str, Any], *, workflow_syntax: bool = False
+) -> dict[str, tuple[str, str]]:
+    """Output name -> (template, text); a missing template or value is a UsageError naming it."""
+    import jinja2
+
+    env = jinja_environment(templates_dir, workflow_syntax=workflow_syntax)
     rendered: dict[str, tuple[str, str]] = {}
-    for name, template in templates_for(environment).items():
+    for name, template in templates.items():
         try:
             rendered[name] = (template, env.get_template(template).render(context))
         except jinja2.TemplateNotFound as exc:
@@ -224,25 +249,21 @@ def render_environment(
     rendered = render_files(loaded, environment, image=image, templates_dir=templates_dir)
     module = root_module(loaded, environment)
     out = (out_dir or default_out_dir(loaded, environment)).resolve()
-    files: list[RenderedFile] = []
-    for name, (template, text) in rendered.items():
-        path = out / name
-        old = path.read_text(encoding="utf-8") if path.is_file() else None
-        if check:
-            status: FileStatus = "missing" if old is None else ("unchanged" if old == text else "differs")
-        else:
-            status = "created" if old is None else ("unchanged" if old == text else "changed")
-            if status != "unchanged":
-                out.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(path.suffix + ".tmp")
-                tmp.write_text(text, encoding="utf-8")
-                tmp.replace(path)
-        files.append(RenderedFile(path=str(path), template=template, status=status))
     return RenderResult(
         environment=environment.name,
         target=environment.target,
         out_dir=str(out),
         root_module=str(module),
         check=check,
-        files=files,
+        files=write_rendered(out, rendered, check=check),
     )
+
+
+def write_rendered(out: Path, rendered: dict[str, tuple[str, str]], *, check: bool) -> list[RenderedFile]:
+    """Write each rendered file (relative path -> (template, text)) under `out` atomically, only when it
+    changed; with `check`, write nothing and only compare with what is on disk."""
+    files: list[RenderedFile] = []
+    for name, (template, text) in rendered.items():
+        path = out / name
+        files.append(RenderedFile(path=str(path), template=template, status=sync_file(path, text, check=check)))
+    return files

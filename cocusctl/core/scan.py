@@ -23,11 +23,12 @@ from pydantic import BaseModel, Field, ValidationError
 
 from cocusctl.core.config import SEVERITIES, AcceptedFinding, ScanPolicy
 from cocusctl.core.errors import ConfigError, NotAvailableError, UsageError
+from cocusctl.core.os_updates import OsUpdateCheck
 
-Kind = Literal["vulnerability", "secret", "misconfig"]
-KINDS: tuple[Kind, ...] = ("vulnerability", "secret", "misconfig")
-# Why a finding does or does not fail the gate.
-Disposition = Literal["fail", "unfixed", "accepted", "below_threshold"]
+Kind = Literal["vulnerability", "os_update", "secret", "misconfig"]
+KINDS: tuple[Kind, ...] = ("vulnerability", "os_update", "secret", "misconfig")
+# Why a finding does or does not fail the gate ("warn": the policy lists it without failing).
+Disposition = Literal["fail", "unfixed", "accepted", "warn", "below_threshold"]
 
 VULN_DB_HINT = (
     "Trivy's vulnerability database could not be obtained; pass --allow-missing-vuln-db "
@@ -70,7 +71,10 @@ class ScanSummary(BaseModel):
     failing: list[Finding] = Field(default_factory=list)
     unfixed: list[Finding] = Field(default_factory=list)
     accepted: list[Finding] = Field(default_factory=list)
+    warnings: list[Finding] = Field(default_factory=list, description="listed by the policy, not failed")
     expired_acceptances: list[ExpiredAcceptance] = Field(default_factory=list)
+    coverage: list[str] = Field(default_factory=list, description="exactly what was checked, and what was not")
+    os_updates: OsUpdateCheck | None = None
     notes: list[str] = Field(default_factory=list)
 
     @property
@@ -199,8 +203,12 @@ def evaluate(
     accepted: Iterable[AcceptedFinding] | None = None,
     today: date | None = None,
     artifact: str = "",
+    os_check: OsUpdateCheck | None = None,
 ) -> ScanSummary:
-    """Apply the policy. Pure: the same findings, policy and date always give the same summary."""
+    """Apply the policy. Pure: the same findings, policy and date always give the same summary.
+
+    `os_check` is the image's comparison with its Debian security suite: each pending update is a finding.
+    """
     today = today or date.today()
     active: dict[str, AcceptedFinding] = {}
     expired: list[ExpiredAcceptance] = []
@@ -211,18 +219,13 @@ def evaluate(
             active[item.id] = item
 
     counts: dict[Kind, dict[str, int]] = {kind: {sev: 0 for sev in SEVERITIES} for kind in KINDS}
-    failing: list[Finding] = []
-    unfixed: list[Finding] = []
-    accepted_found: list[Finding] = []
-    for finding in findings:
+    listed: dict[Disposition, list[Finding]] = {"fail": [], "unfixed": [], "accepted": [], "warn": []}
+    for finding in [*findings, *_os_update_findings(os_check, artifact)]:
         counts[finding.kind][finding.severity] += 1
         judged = _judge(finding, policy, active)
-        if judged.disposition == "fail":
-            failing.append(judged)
-        elif judged.disposition == "unfixed":
-            unfixed.append(judged)
-        elif judged.disposition == "accepted":
-            accepted_found.append(judged)
+        if judged.disposition in listed:
+            listed[judged.disposition].append(judged)
+    failing = listed["fail"]
 
     notes: list[str] = []
     verdict: Literal["pass", "fail"] = "fail" if failing else "pass"
@@ -240,15 +243,56 @@ def evaluate(
         artifact=artifact,
         counts=counts,
         failing=failing,
-        unfixed=unfixed,
-        accepted=accepted_found,
+        unfixed=listed["unfixed"],
+        accepted=listed["accepted"],
+        warnings=listed["warn"],
         expired_acceptances=expired,
+        coverage=coverage_lines(vulnerabilities_checked, os_check, policy),
+        os_updates=os_check,
         notes=notes,
     )
 
 
+def coverage_lines(vulnerabilities_checked: bool, os_check: OsUpdateCheck | None, policy: ScanPolicy) -> list[str]:
+    """What the gate really looked at, one line per source: never "passed" for what was not checked."""
+    if vulnerabilities_checked:
+        lines = ["OS and language packages: checked by Trivy's vulnerability database"]
+    else:
+        lines = ["language packages (Python): NOT checked (Trivy's vulnerability database is unavailable and "
+                 "no other advisory source is reachable)"]
+    if os_check is not None:
+        lines.append(os_check.coverage())
+    elif policy.os_updates == "off":
+        lines.append("OS packages: not compared with a security suite (scan.os_updates: off)")
+    elif not vulnerabilities_checked:
+        lines.append("OS packages: NOT checked (no vulnerability data and no security suite comparison)")
+    return lines
+
+
+def _os_update_findings(check: OsUpdateCheck | None, artifact: str) -> list[Finding]:
+    if check is None or not check.checked:
+        return []
+    return [
+        Finding(
+            kind="os_update",
+            id=f"{check.suite}:{update.package}",
+            severity="UNKNOWN",
+            target=f"{artifact} ({check.os})" if artifact else check.os,
+            title=f"security update {update.fixed_version} in {check.suite}",
+            package=update.package,
+            installed_version=update.installed_version,
+            fixed_version=update.fixed_version,
+        )
+        for update in check.pending
+    ]
+
+
 def _judge(finding: Finding, policy: ScanPolicy, active: dict[str, AcceptedFinding]) -> Finding:
-    if finding.kind == "vulnerability":
+    if finding.kind == "os_update":
+        if policy.os_updates != "fail":
+            return finding.model_copy(update={"disposition": "warn"})
+        violates = True
+    elif finding.kind == "vulnerability":
         violates = finding.severity in policy.fail_on
         if violates and finding.fixed_version is None and policy.ignore_unfixed:
             return finding.model_copy(update={"disposition": "unfixed"})
@@ -284,11 +328,13 @@ def gate_report(
         accepted=load_accepted(policy, root),
         today=today,
         artifact=str(report.get("ArtifactName", "")),
+        os_check=OsUpdateCheck(checked=False, reason="saved report"),
     )
 
 
 _NOUNS: dict[Kind, tuple[str, str]] = {
     "vulnerability": ("vulnerability", "vulnerabilities"),
+    "os_update": ("pending OS security update", "pending OS security updates"),
     "secret": ("secret", "secrets"),
     "misconfig": ("misconfiguration", "misconfigurations"),
 }

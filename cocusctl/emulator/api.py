@@ -5,7 +5,8 @@ Routes mirror the client's http rules: `/v2/{parent=projects/*/locations/*}/serv
 `/v2/{name=projects/*/locations/*/operations/*}`. Errors are `{"error": {code, message, status}}`, which
 the client maps to `google.api_core.exceptions` (409 -> Conflict, 404 -> NotFound, 400 -> BadRequest).
 
-Emulator-only extensions live under `/emulator/v1/` (request counters, container logs, health).
+Emulator-only extensions live under `/emulator/v1/` (request counters, container logs, health, Prometheus
+metrics).
 """
 
 from __future__ import annotations
@@ -135,6 +136,9 @@ def build_app(ctl: Controller) -> web.Application:
         tail = int(req.query.get("tail", "50"))
         return web.Response(text=await ctl.logs(req.query.get("revision", ""), tail))
 
+    async def metrics(req: web.Request) -> web.Response:
+        return web.Response(text=ctl.metrics(), content_type="text/plain", charset="utf-8")
+
     async def health(req: web.Request) -> web.Response:
         return _json({"status": "ok", "services": len(ctl.state.services)})
 
@@ -148,4 +152,5 @@ def build_app(ctl: Controller) -> web.Application:
     r.add_route("*", "/emulator/v1/stats", stats)
     r.add_get("/emulator/v1/logs", logs)
     r.add_get("/emulator/v1/healthz", health)
+    r.add_get("/emulator/v1/metrics", metrics)
     return app

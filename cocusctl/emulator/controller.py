@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 from google.cloud import run_v2
 
+from . import monitoring
 from . import resources as R
 from .resources import ApiError, Json
 from .router import RevisionStats, Router, RouteTable
@@ -74,8 +75,17 @@ class Controller:
         for name, svc in list(self.state.services.items()):
             await self._restore_service(name, svc)
         self.store.save()
+        self._publish_targets()
+
+    def _publish_targets(self) -> None:
+        """Tell a local Prometheus (file-based discovery) which revisions serve where."""
+        monitoring.publish_targets(self.runtime.instance_id, self.api_base, self.runtimes)
+
+    def metrics(self) -> str:
+        return monitoring.exposition(self.state.revisions, self.runtimes)
 
     async def close(self) -> None:
+        monitoring.withdraw_targets(self.runtime.instance_id)
         for t in list(self._tasks):
             t.cancel()
         await self.router.close()
@@ -568,9 +578,11 @@ class Controller:
         if rt is not None and rt.boot is None:
             rt.healthy = False
             rt.port = None
+            self._publish_targets()
 
     async def _stop_revision(self, full: str) -> None:
         rt = self.runtimes.pop(full, None)
+        self._publish_targets()
         if rt and rt.container_id:
             await asyncio.to_thread(self.runtime.remove, rt.container_id)
 
@@ -597,6 +609,7 @@ class Controller:
             self._mark_revision(full, None)
             rt.healthy = True
             rt.port = port
+            self._publish_targets()
             return port
         finally:
             rt.boot = None

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from cocusctl.core import daemons
 from cocusctl.core.errors import NotAvailableError, OperationTimeout, UsageError
 
 DEFAULT_PORT = 9280
@@ -59,16 +59,8 @@ def _paths(home: Path) -> tuple[Path, Path, Path, Path]:
     return home / "emulator.pid", home / "emulator.json", home / "state", home / "emulator.log"
 
 
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
 def _is_ours(pid: int, state_dir: Path) -> bool:
-    cmd = _cmdline(pid)
-    return "cocusctl.emulator" in cmd and str(state_dir) in cmd
+    return daemons.owned(pid, "cocusctl.emulator", str(state_dir))
 
 
 def _healthy(endpoint: str) -> bool:
@@ -154,16 +146,7 @@ def stop(home: Path | None = None, timeout: float = 30.0) -> int | None:
         pid_file.unlink(missing_ok=True)
         info_file.unlink(missing_ok=True)
         return None
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _is_ours(pid, state_dir):
-        try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
-        time.sleep(0.1)
-    if _is_ours(pid, state_dir):
-        os.kill(pid, signal.SIGKILL)
+    daemons.terminate([pid], "cocusctl.emulator", str(state_dir), timeout=timeout)
     pid_file.unlink(missing_ok=True)
     info_file.unlink(missing_ok=True)
     return pid

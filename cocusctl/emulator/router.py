@@ -8,7 +8,9 @@ of the split, so moving traffic never drops requests.
 
 from __future__ import annotations
 
+import bisect
 import random
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -27,14 +29,29 @@ class BackendUnavailable(Exception):
     pass
 
 
+# Latency buckets (seconds) of the per-revision histogram; the service's own histogram has the same bounds.
+LATENCY_BOUNDS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                  10.0, 30.0)
+
+
 @dataclass
 class RevisionStats:
     requests: int = 0
     errors: int = 0  # 5xx from the container or no answer
     by_status: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # Requests per latency bucket (the last one: above the last bound), for canary analysis.
+    latency: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BOUNDS) + 1))
+
+    def record(self, status: int, seconds: float) -> None:
+        self.requests += 1
+        self.by_status[str(status)] += 1
+        if status >= 500:
+            self.errors += 1
+        self.latency[bisect.bisect_left(LATENCY_BOUNDS, seconds)] += 1
 
     def as_json(self) -> dict[str, Any]:
-        return {"requests": self.requests, "errors": self.errors, "byStatus": dict(self.by_status)}
+        return {"requests": self.requests, "errors": self.errors, "byStatus": dict(self.by_status),
+                "latency": {"bounds": list(LATENCY_BOUNDS), "counts": list(self.latency)}}
 
 
 @dataclass
@@ -160,6 +177,7 @@ class Router:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         headers["X-Forwarded-For"] = request.remote or "127.0.0.1"
         url = f"http://127.0.0.1:{port}{request.path_qs}"
+        started = time.perf_counter()
         try:
             async with self._session.request(
                 request.method, url, headers=headers, data=body or None, allow_redirects=False
@@ -172,13 +190,8 @@ class Router:
                 raise BackendUnavailable() from None
             if isinstance(exc, aiohttp.ServerDisconnectedError) and request.method in ("GET", "HEAD"):
                 raise BackendUnavailable() from None
-            stats.requests += 1
-            stats.errors += 1
-            stats.by_status["502"] += 1
+            stats.record(502, time.perf_counter() - started)
             return web.Response(status=502, text=f"revision {rev} did not answer\n")
-        stats.requests += 1
-        stats.by_status[str(resp.status)] += 1
-        if resp.status >= 500:
-            stats.errors += 1
+        stats.record(resp.status, time.perf_counter() - started)
         out_headers["X-Cocus-Revision"] = rev
         return web.Response(status=resp.status, body=payload, headers=out_headers)

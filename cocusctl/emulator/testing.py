@@ -4,7 +4,7 @@ The test app is a stdlib HTTP server that listens on `$PORT` and answers `/ready
 with its `K_REVISION`, so a test can see which revision served each request. `APP_MODE=crash` exits at
 start with a recognisable log line; `APP_MODE=slow` waits `START_DELAY` seconds before listening;
 `APP_MODE=degrade` turns `/readyz` to 503 `DEGRADE_AFTER` seconds after start; `APP_MODE=badquery` fails
-`/v1/query` with 500.
+`/v1/query` with 500; `APP_MODE=flaky` fails every 5th `/v1/query` (20 %) with 500, the first one succeeds.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ if MODE == "slow":
 
 REV = os.environ.get("K_REVISION", "")
 STARTED = time.monotonic()
+QUERIES = iter(range(1, 1 << 62))
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -59,7 +60,7 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         query = json.loads(self.rfile.read(length) or b"{}")
         if self.path == "/v1/query":
-            if MODE == "badquery":
+            if MODE == "badquery" or (MODE == "flaky" and next(QUERIES) % 5 == 0):
                 return self._send(500, {"detail": "index error"})
             return self._send(200, {"answer": "42", "question": query.get("question"), "revision": REV})
         self._send(404, {"detail": "not found"})
@@ -129,21 +130,25 @@ class LoadGenerator:
     """Constant, bounded load on a 127.0.0.1 URL from a few threads; records every failure.
 
     A request fails when it gets no answer or a status >= 500. `max_requests` and `max_seconds` bound it.
+    Each failure keeps the revision that answered (`X-Cocus-Revision`), in `failed_revisions`.
     """
 
     def __init__(self, url: str, *, threads: int = 4, max_requests: int = 20000, max_seconds: float = 120.0,
-                 path: str = "/") -> None:
+                 path: str = "/", json_body: object | None = None, headers: dict[str, str] | None = None) -> None:
         from urllib.parse import urlparse
 
         if urlparse(url).hostname not in ("127.0.0.1", "localhost"):
             raise ValueError(f"load is only ever sent to 127.0.0.1, not {url}")
         self.url = url.rstrip("/") + path
+        self.json_body = json_body  # POST it when given, else GET
+        self.headers = headers or {}
         self.threads = threads
         self.max_requests = max_requests
         self.max_seconds = max_seconds
         self.ok = 0
         self.failures: list[str] = []
         self.revisions: dict[str, int] = {}
+        self.failed_revisions: dict[str, int] = {}
         self._stop = False
         self._lock = __import__("threading").Lock()
         self._workers: list = []
@@ -160,7 +165,10 @@ class LoadGenerator:
                     if self.ok + len(self.failures) >= self.max_requests:
                         return
                 try:
-                    resp = client.get(self.url)
+                    if self.json_body is None:
+                        resp = client.get(self.url, headers=self.headers)
+                    else:
+                        resp = client.post(self.url, json=self.json_body, headers=self.headers)
                     failed = resp.status_code >= 500
                     detail = f"HTTP {resp.status_code}: {resp.text[:80]}"
                     rev = resp.headers.get("X-Cocus-Revision", "")
@@ -169,6 +177,7 @@ class LoadGenerator:
                 with self._lock:
                     if failed:
                         self.failures.append(detail)
+                        self.failed_revisions[rev] = self.failed_revisions.get(rev, 0) + 1
                     else:
                         self.ok += 1
                         self.revisions[rev] = self.revisions.get(rev, 0) + 1
@@ -211,8 +220,10 @@ def emulator_process(home: object):  # noqa: ANN201 - a context manager yielding
 
 
 def write_config(path: object, endpoint: str, *, service: str, registry: str = REGISTRY,
-                 environments: tuple[str, ...] = ("local-staging", "local-prod"), **cloudrun: object) -> None:
-    """A cocus.yaml whose environments (one GCP project each) target the emulator at `endpoint`."""
+                 environments: tuple[str, ...] = ("local-staging", "local-prod"),
+                 analysis: dict[str, object] | None = None, **cloudrun: object) -> None:
+    """A cocus.yaml whose environments (one GCP project each) target the emulator at `endpoint`; `analysis`
+    is each environment's canary analysis block."""
     import json as _json
     from pathlib import Path
 
@@ -220,7 +231,8 @@ def write_config(path: object, endpoint: str, *, service: str, registry: str = R
                 "step_pause_s": 1, "memory": "256Mi", **cloudrun}
     envs = {
         name: {"target": "cloudrun", "project": name, "region": "local", "infrastructure": False,
-               "registry": {"url": f"{registry}/{name}", "insecure": True}, "cloudrun": settings}
+               "registry": {"url": f"{registry}/{name}", "insecure": True}, "cloudrun": settings,
+               **({"analysis": analysis} if analysis is not None else {})}
         for name in environments
     }
     doc = {"version": 1, "default_environment": environments[0], "environments": envs}

@@ -1,7 +1,7 @@
 # The local base image (no public container registry is reachable here): Debian bookworm made with
 # debootstrap, brought up to date from bookworm-security and bookworm-updates, with python3 and the host's CA
-# bundle under its own name. Rebuilt when older than COCUS_BASE_MAX_AGE_DAYS, so builds keep getting
-# security updates.
+# bundle under its own name. Rebuilt when it goes stale: when Debian has published updates for it (checked
+# with `apt-get -s upgrade` in a throwaway container) or when it is older than COCUS_BASE_MAX_AGE_DAYS.
 STEPS+=(base-image)
 readonly HOST_CA=/etc/ssl/certs/ca-certificates.crt
 readonly IMAGE_CA=/usr/local/share/cocus/host-ca.crt
@@ -66,10 +66,20 @@ base_image_age_days() {
     if [[ $built =~ ^[0-9]+$ ]]; then echo $(( ($(date +%s) - built) / 86400 )); else echo unknown; fi
 }
 
+# How many packages of the base image Debian has updates for; "" when that cannot be told (mirror unreachable).
+base_image_pending_updates() {
+    local out
+    out=$(timeout 120 docker run --rm --network host "$BASE_IMAGE" sh -c \
+        'apt-get -qq update >/dev/null 2>&1 && apt-get -s upgrade | grep -c "^Inst " || true' 2>/dev/null) || return 0
+    [[ $out =~ ^[0-9]+$ ]] && echo "$out"
+    return 0
+}
+
 up_base_image() {
-    local verb=ok note="present" age
+    local verb=ok note="present" age pending=""
     age=$(base_image_age_days)
-    if [ -z "$age" ] || [ "$age" = unknown ] || ((age >= BASE_MAX_AGE_DAYS)); then
+    if [ -n "$age" ] && [ "$age" != unknown ]; then pending=$(base_image_pending_updates); fi
+    if [ -z "$age" ] || [ "$age" = unknown ] || ((age >= BASE_MAX_AGE_DAYS)) || [ "${pending:-0}" -gt 0 ]; then
         [ "$(id -u)" -eq 0 ] || die "base image $BASE_IMAGE is missing or stale and only root can build it" \
             "(debootstrap); on Debian run: sudo $0 up"
         [ -r "$HOST_CA" ] || die "$HOST_CA is missing: the image needs the host's CA bundle to reach PyPI"
@@ -79,11 +89,12 @@ up_base_image() {
         case $age in
             "") note="built" ;;
             unknown) note="rebuilt (it had no build date)" ;;
-            *) note="rebuilt (it was $age days old)" ;;
+            *) if [ "${pending:-0}" -gt 0 ]; then note="rebuilt ($pending packages had updates)";
+               else note="rebuilt (it was $age days old)"; fi ;;
         esac
         note+=" with debootstrap + $SUITE-security upgrades"
     else
-        note+=", $age days old"
+        note+=", $age days old, ${pending:-unknown number of} pending updates"
     fi
     # The image must start, and its CA bundle (what pip and requests use in builds) must load.
     local py

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     graceful_timeout: float = Field(8.0, ge=0, description="Seconds to drain in-flight requests on SIGTERM.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_questions: bool = False
+    metrics_port: int = Field(0, ge=0, le=65535, description="Serve /metrics on this port only, never on the "
+                              "serving port (public environments); 0: /metrics on the serving port.")
 
     # -- data --------------------------------------------------------------------
     index_dir: Path = DEFAULT_DATA_DIR / "index"
@@ -97,6 +99,8 @@ class Settings(BaseSettings):
         if not self.api_key_list and not self.auth_disabled:
             raise ConfigError("no API key configured: set COCUS_API_KEYS (comma-separated) "
                               "or COCUS_AUTH_DISABLED=true for a deliberately open service")
+        if self.metrics_port and self.metrics_port == self.port:
+            raise ConfigError("COCUS_METRICS_PORT must differ from PORT (metrics stay off the serving port)")
         if self.default_top_k > self.max_top_k:
             raise ConfigError("COCUS_DEFAULT_TOP_K must not exceed COCUS_MAX_TOP_K")
         if self.generator == "vertex" and not self.vertex_project and not self.google_cloud_project:

@@ -7,6 +7,7 @@ from concurrent.futures import Future
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from prometheus_client import start_http_server
 
 from . import __version__
 from .api.routes import health_router, query_router
@@ -36,7 +37,15 @@ def create_app(settings: Settings | None = None, preload: Future | None = None) 
         await services.start()
         if services.gate.configured and not await services.gate.ping():
             log.warning("redis is configured but not reachable; answering without cache")
+        metrics_server = None
+        if settings.metrics_port:
+            # Its own port, so a public service never exposes /metrics on the port its users reach.
+            metrics_server, _ = start_http_server(settings.metrics_port, settings.host, services.metrics.registry)
+            log.info("metrics on port %d only", settings.metrics_port)
         yield
+        if metrics_server is not None:
+            metrics_server.shutdown()
+            metrics_server.server_close()
         await services.close()
 
     app = FastAPI(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, ProcessCollector
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0,
                     2.5, 5.0, 10.0, 30.0)
@@ -12,6 +12,9 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        # process_cpu_seconds_total, process_resident_memory_bytes, process_start_time_seconds, ...: the
+        # infrastructure dashboard's CPU, memory and restarts per instance, the same on every platform.
+        ProcessCollector(registry=r)
         self.http_latency = Histogram("cocus_http_request_duration_seconds", "HTTP request latency.",
                                       ["method", "route", "status"], buckets=_LATENCY_BUCKETS, registry=r)
         self.http_in_flight = Gauge("cocus_http_requests_in_flight", "Requests being served.", registry=r)

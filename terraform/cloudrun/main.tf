@@ -68,3 +68,30 @@ module "service" {
 
   depends_on = [module.secrets]
 }
+
+module "monitoring" {
+  source = "../modules/monitoring"
+  count  = var.monitoring.enabled ? 1 : 0
+
+  project_id                 = var.project_id
+  service_name               = module.service.name
+  notification_channels      = var.monitoring.notification_channels
+  uptime_check_host          = var.monitoring.uptime_check_host
+  uptime_check_authenticated = var.invoker == "iam"
+  min_instances              = var.min_instances
+  max_instances              = var.max_instances
+}
+
+# CI/CD identities (ci_identity.tf, shared with gke/): this root module's part of their roles.
+locals {
+  ci_network_roles = var.vpc_egress ? ["roles/compute.networkViewer"] : [] # plan: refresh the VPC and subnet
+  # monitoring/: alert policies, the SLO service and its SLOs, the uptime check, log-based metrics.
+  ci_monitoring_write = var.monitoring.enabled ? ["roles/monitoring.editor", "roles/logging.configWriter"] : []
+  ci_monitoring_read  = var.monitoring.enabled ? ["roles/monitoring.viewer", "roles/logging.viewer"] : []
+  ci_deployer_roles = concat([
+    "roles/run.admin", # apply and deploy: the service, its revisions and traffic, its invoker IAM binding
+  ], local.ci_read_roles, local.ci_network_roles, local.ci_monitoring_write)
+  ci_planner_roles   = concat(["roles/run.viewer"], local.ci_read_roles, local.ci_network_roles, local.ci_monitoring_read)
+  ci_grantable_roles = var.runtime_roles
+  ci_act_as          = [module.runtime_sa.name]
+}

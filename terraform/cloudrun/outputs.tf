@@ -22,3 +22,8 @@ output "secret_ids" {
   description = "Secret ids (names only; values are never in Terraform)."
   value       = module.secrets.secret_ids
 }
+
+output "monitoring_slo_ids" {
+  description = "Cloud Monitoring SLOs (empty when monitoring is disabled)."
+  value       = one(module.monitoring[*].slo_ids)
+}

@@ -109,3 +109,13 @@ variable "vpc_egress" {
   type        = bool
   default     = false
 }
+
+variable "monitoring" {
+  description = "Cloud Monitoring (modules/monitoring): log-based metrics, the SLOs of observability/slo.yaml with burn-rate alerts, threshold alerts, an optional /healthz uptime check."
+  type = object({
+    enabled               = optional(bool, true)
+    notification_channels = optional(list(string), [])
+    uptime_check_host     = optional(string, "")
+  })
+  default = {}
+}

@@ -88,3 +88,16 @@ resource "google_service_account_iam_member" "workload_identity" {
   role               = "roles/iam.workloadIdentityUser"
   member             = "serviceAccount:${module.cluster.workload_pool}[${var.k8s_namespace}/${var.k8s_service_account}]"
 }
+
+
+# CI/CD identities (ci_identity.tf, shared with cloudrun/): this root module's part of their roles.
+locals {
+  ci_network_roles = ["roles/compute.networkViewer"] # plan: refresh the VPC, subnet, router and NAT
+  ci_deployer_roles = concat([
+    "roles/container.clusterAdmin", # apply: the cluster and node pool settings Terraform owns (no Kubernetes objects)
+    "roles/container.developer",    # deploy: the Helm release's Kubernetes objects in the cluster
+  ], local.ci_read_roles, local.ci_network_roles)
+  ci_planner_roles   = concat(["roles/container.clusterViewer"], local.ci_read_roles, local.ci_network_roles)
+  ci_grantable_roles = distinct(concat(var.runtime_roles, ["roles/container.defaultNodeServiceAccount"]))
+  ci_act_as          = [module.node_sa.name, module.runtime_sa.name]
+}

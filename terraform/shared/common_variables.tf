@@ -109,3 +109,50 @@ variable "subnet_cidr" {
     error_message = "subnet_cidr must be an IPv4 CIDR block."
   }
 }
+
+# ---- CI/CD identities (modules/github_oidc), from cocus.yaml's `ci:` block ----
+variable "github_repository" {
+  description = "GitHub owner/name whose workflows may deploy here through Workload Identity Federation; null: no CI identities."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.github_repository == null || can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.github_repository))
+    error_message = "github_repository must be owner/name."
+  }
+}
+
+variable "ci_deployer_account_id" {
+  description = "Account id of the CI deploy service account."
+  type        = string
+  default     = "cocus-deployer"
+}
+
+variable "ci_planner_account_id" {
+  description = "Account id of the CI read-only plan service account."
+  type        = string
+  default     = "cocus-planner"
+}
+
+variable "ci_promotion_readers" {
+  description = "Members (the next environment's CI deployer) that may read this environment's images and services to promote them."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.ci_promotion_readers : startswith(m, "serviceAccount:")])
+    error_message = "Promotion readers are service accounts (serviceAccount:EMAIL)."
+  }
+}
+
+variable "state_bucket" {
+  description = "GCS bucket of this environment's Terraform state (the CI identities get access to its prefix only); null for local state."
+  type        = string
+  default     = null
+}
+
+variable "state_prefix" {
+  description = "Object prefix of this environment's Terraform state in state_bucket."
+  type        = string
+  default     = null
+}

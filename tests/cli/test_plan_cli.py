@@ -32,15 +32,16 @@ def test_plan_with_changes_exits_12_and_prints_the_summary(runner: CliRunner, bu
     assert result.exit_code == 12, result.output
     lines = [" ".join(line.strip("│ ").split()) for line in result.stdout.splitlines() if line.startswith("│")]
     assert lines == [
+        "create │ terraform_data.ci_identity[0]",
         "create │ terraform_data.registry",
         "create │ terraform_data.runtime_sa",
         'create │ terraform_data.secret["cocus-rag-openai-api-key"]',
         "create │ terraform_data.service",
         "create │ terraform_data.service_release",
     ]
-    assert "plan fixture: 5 to create" in result.stdout
+    assert "plan fixture: 6 to create" in result.stdout
     assert f"saved plan: {build / 'terraform' / 'fixture' / 'tfplan'}" in result.stdout
-    assert "error: changes pending for fixture: 5 to create" in result.stderr
+    assert "error: changes pending for fixture: 6 to create" in result.stderr
     assert "→ terraform plan" in result.stderr
 
 
@@ -49,7 +50,7 @@ def test_plan_json_then_no_changes_after_apply(runner: CliRunner, build: Path, t
     envelope = json.loads(result.stdout)
     assert (result.exit_code, envelope["exit_code"], envelope["status"]) == (12, 12, "error")
     data = envelope["data"]
-    assert data["counts"] == {"create": 5, "update": 0, "replace": 0, "delete": 0}
+    assert data["counts"] == {"create": 6, "update": 0, "replace": 0, "delete": 0}
     assert data["has_changes"] is True and data["drift"] == []
     assert data["root_module"] == str(REPO / "tests" / "fixtures" / "terraform" / "cloudrun")
 

@@ -20,6 +20,8 @@ Scan gate: FAIL  (testdata/fixtures/images/debian-buster.tar.gz)
 │ secrets           │ 0        │ 0    │ 0      │ 0   │ 0       │
 │ misconfigurations │ 0        │ 0    │ 0      │ 0   │ 0       │
 └───────────────────┴──────────┴──────┴────────┴─────┴─────────┘
+checked: OS and language packages: checked by Trivy's vulnerability database
+checked: OS packages: NOT checked against a security suite (saved report)
 Failing findings:
 ┏━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━┳━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━┓
 ┃ kind          ┃ id             ┃ severity ┃ where             ┃ fixed in        ┃
@@ -37,6 +39,8 @@ Scan gate: PASS  (testdata/fixtures/images/debian-buster.tar.gz)
 │ secrets           │ 0        │ 0    │ 0      │ 0   │ 0       │
 │ misconfigurations │ 0        │ 0    │ 0      │ 0   │ 0       │
 └───────────────────┴──────────┴──────┴────────┴─────┴─────────┘
+checked: OS and language packages: checked by Trivy's vulnerability database
+checked: OS packages: NOT checked against a security suite (saved report)
 """
 
 

@@ -75,6 +75,7 @@ def test_local_release_loop(tmp_path, monkeypatch, docker_engine, local_registry
         assert promoted["target_image"] == f"{local_registry}/local-prod/cocus-rag@{v2.digest}"
         assert _manifest_exists(local_registry, "local-prod/cocus-rag", v2.digest)
         assert promoted["deploy"]["created"] is True
+        assert promoted["deploy"]["infra"] == "skipped (infrastructure: false)"
         prod_url = promoted["deploy"]["url"]
         assert prod_url != second["url"]  # another project, another service
         assert _query(prod_url)["revision"] == promoted["deploy"]["revision"]

@@ -206,7 +206,7 @@ def test_up_twice_on_a_ready_machine_starts_nothing(
         assert "running, not started by this script (left alone)" in line(result.stdout, "dockerd")
         assert "answers, not started by this script (left alone)" in line(result.stdout, "registry")
         assert re.match(
-            r"base-image +ok +\S+ present, \d+ days old \(.*CA ok\)", line(result.stdout, "base-image")
+            r"base-image +ok +\S+ present, \d+ days old, 0 pending updates \(.*CA ok\)", line(result.stdout, "base-image")
         )
         assert re.search(rf"^  base image {re.escape(base_image)} {image_id}$", result.stdout, re.M)
         assert re.search(rf"^  registry   http://{re.escape(local_registry)}$", result.stdout, re.M)

@@ -98,3 +98,23 @@ def test_every_policy_ignore_has_a_reason() -> None:
                 ignores.append((file.relative_to(REPO), number, match[2], match[3].strip()))
     for file, number, check, reason in ignores:
         assert len(reason) >= 20, f"{file}:{number}: ignore of {check} needs a written reason"
+
+
+@pytest.mark.trivy
+def test_ci_identity_module_passes_and_its_repository_condition_is_what_passes(trivy_bin: str, tmp_path: Path) -> None:
+    """The WIF module scans clean; the same module without its attribute condition fails AVD-GCP-0068."""
+    module = TERRAFORM / "modules" / "github_oidc"
+    results = trivy_config(trivy_bin, module, tmp_path / "cache")
+    assert failures(results, {"CRITICAL", "HIGH", "MEDIUM", "LOW"}) == []
+    assert any(m["ID"].endswith("GCP-0068") and m["Status"] == "PASS" for m in results)
+
+    weak = tmp_path / "weak"
+    weak.mkdir()
+    for source in module.glob("*.tf"):
+        text = source.read_text()
+        if source.name == "main.tf":
+            text = re.sub(r"^\s*attribute_condition\s*=.*$", "", text, flags=re.MULTILINE)
+        (weak / source.name).write_text(text)
+    (tmp_path / "service_account").symlink_to(TERRAFORM / "modules" / "service_account")  # ../service_account
+    found = failures(trivy_config(trivy_bin, weak, tmp_path / "cache"))
+    assert any("GCP-0068" in f for f in found), found

@@ -46,11 +46,11 @@ def test_init_plan_apply_outputs_and_plan_again(tmp_path: Path, terraform_bin: s
     reporter = RecordingReporter()
     loaded, env = fixture_env(tmp_path)
     summary, tf, paths = plan_environment(loaded, env, reporter, factory(terraform_bin))
-    assert summary.has_changes and summary.counts == {"create": 5, "update": 0, "replace": 0, "delete": 0}
+    assert summary.has_changes and summary.counts == {"create": 6, "update": 0, "replace": 0, "delete": 0}
     assert "terraform_data.service" in [c.address for c in summary.changes]
     assert summary.drift == [] and "service_url" in summary.output_changes
     assert paths.plan_file.is_file() and summary.plan_file == str(paths.plan_file)
-    assert any(kind == "detail" and "Plan: 5 to add" in text for kind, text in reporter.events), "plan streamed"
+    assert any(kind == "detail" and "Plan: 6 to add" in text for kind, text in reporter.events), "plan streamed"
     # the module folder stays clean: data dir and state live under output_dir
     assert not (paths.root_module / ".terraform").exists()
     assert (tmp_path / "terraform" / "fixture" / ".terraform").is_dir()
@@ -63,6 +63,8 @@ def test_init_plan_apply_outputs_and_plan_again(tmp_path: Path, terraform_bin: s
     assert outputs["secret_ids"] == {
         "cocus-rag-openai-api-key": "projects/acme-cocus-fixture/secrets/cocus-rag-openai-api-key"
     }
+    assert outputs["ci_deployer_email"] == "cocus-deployer@acme-cocus-fixture.iam.gserviceaccount.com"
+    assert outputs["ci_planner_email"] == "cocus-planner@acme-cocus-fixture.iam.gserviceaccount.com"
     assert (tmp_path / "terraform" / "fixture" / "terraform.tfstate").is_file()
 
     again, _, _ = plan(tmp_path, terraform_bin)
@@ -98,13 +100,13 @@ def test_infra_phase_asks_before_applying_and_is_idempotent(tmp_path: Path, terr
 
     with pytest.raises(UsageError, match="were not applied"):
         run_infra_phase(loaded, env, RecordingReporter(), no, factory(terraform_bin))
-    assert questions == ["Apply 5 to create to fixture?"]
+    assert questions == ["Apply 6 to create to fixture?"]
     state = tmp_path / "terraform" / "fixture" / "terraform.tfstate"
     text = state.read_text() if state.exists() else ""
     assert not text or json.loads(text)["resources"] == [], "declining must change nothing"
 
     result = run_infra_phase(loaded, env, RecordingReporter(), lambda q: True, factory(terraform_bin), image=DIGEST)
-    assert result.applied and result.plan is not None and result.plan.counts["create"] == 5
+    assert result.applied and result.plan is not None and result.plan.counts["create"] == 6
     assert result.outputs["service_name"] == "cocus-rag"
 
     def must_not_ask(question: str) -> bool:

@@ -123,6 +123,34 @@ def client(make_client) -> TestClient:
     return make_client()
 
 
+@pytest.fixture
+def capture_json_logs() -> Iterator[Callable[[str], Callable[[], list[dict]]]]:
+    """`capture_json_logs("cocus_rag.access")()`: what that logger (and its children) wrote, as the JSON
+    objects the service prints on stdout."""
+    import io
+    import json
+    import logging
+
+    from cocus_rag.logs import CloudLoggingFormatter
+
+    attached: list[tuple[logging.Logger, logging.Handler, int]] = []
+
+    def capture(name: str) -> Callable[[], list[dict]]:
+        stream = io.StringIO()
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(CloudLoggingFormatter())
+        logger = logging.getLogger(name)
+        attached.append((logger, handler, logger.level))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        return lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+
+    yield capture
+    for logger, handler, level in attached:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 def auth(key: str = API_KEY) -> dict[str, str]:
     return {"X-API-Key": key}
 

@@ -11,10 +11,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class FakeLLM:
     def __init__(self, answer: str = "Use hashlib.sha256(data).hexdigest() [1].", delay: float = 0.0,
-                 status: int = 200) -> None:
+                 status: int = 200, fail_every: int = 0) -> None:
         self.answer = answer
         self.delay = delay
         self.status = status
+        self.fail_every = fail_every  # > 0: every n-th generation call answers 500 (the first succeeds)
+        self._calls = 0
+        self._lock = threading.Lock()
         self.requests: list[dict] = []
         fake = self
 
@@ -43,7 +46,10 @@ class FakeLLM:
                 fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
                 if fake.delay:
                     time.sleep(fake.delay)
-                if fake.status != 200:
+                with fake._lock:
+                    fake._calls += 1
+                    failing = fake.status != 200 or bool(fake.fail_every and fake._calls % fake.fail_every == 0)
+                if failing:
                     payload = {"error": {"message": "upstream exploded"}}
                 elif self.path.endswith("/chat/completions"):
                     payload = {"id": "chatcmpl-1", "object": "chat.completion", "model": body["model"],
@@ -57,7 +63,7 @@ class FakeLLM:
                     self.send_error(404)
                     return
                 raw = json.dumps(payload).encode()
-                self.send_response(fake.status)
+                self.send_response(500 if failing and fake.status == 200 else fake.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(raw)))
                 self.end_headers()

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 
 import pytest
-from cocus_rag.logs import CloudLoggingFormatter, parse_trace
+from cocus_rag.logs import parse_trace
 
 from .conftest import API_KEY, auth
 
@@ -16,21 +14,8 @@ TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 
 @pytest.fixture
-def log_lines():
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(CloudLoggingFormatter())
-    logger = logging.getLogger("cocus_rag.access")
-    logger.addHandler(handler)
-    old = logger.level
-    logger.setLevel(logging.INFO)
-
-    def lines() -> list[dict]:
-        return [json.loads(line) for line in stream.getvalue().splitlines()]
-
-    yield lines
-    logger.removeHandler(handler)
-    logger.setLevel(old)
+def log_lines(capture_json_logs):
+    return capture_json_logs("cocus_rag.access")
 
 
 def test_one_json_line_per_request_in_cloud_logging_shape(make_client, log_lines) -> None:
@@ -74,10 +59,32 @@ def test_metric_names_and_labels(client) -> None:
     for name in ("cocus_http_request_duration_seconds_bucket", "cocus_retrieval_duration_seconds_count",
                  "cocus_generation_duration_seconds_count", "cocus_index_chunks", "cocus_index_documents",
                  "cocus_build_info", "cocus_ready 1.0", "cocus_auth_failures_total 1.0",
-                 "cocus_http_requests_in_flight"):
+                 "cocus_http_requests_in_flight", "process_cpu_seconds_total", "process_resident_memory_bytes",
+                 "process_start_time_seconds"):
         assert name in text, name
     assert 'cocus_http_request_duration_seconds_count{method="POST",route="/v1/query",status="200"} 1.0' in text
     assert 'cocus_http_request_duration_seconds_count{method="POST",route="/v1/query",status="401"} 1.0' in text
     assert 'embedding_model="test-static64"' in text
     client.get("/no/such/path/123")
     assert 'route="unmatched",status="404"' in client.get("/metrics").text
+
+
+def test_metrics_on_their_own_port_are_not_served_to_users(make_client) -> None:
+    import urllib.request
+
+    from .conftest import free_port
+
+    port = free_port()
+    client = make_client(metrics_port=port, host="127.0.0.1")
+    client.post("/v1/query", json=Q, headers=auth())
+    assert client.get("/metrics").status_code == 404  # the serving port: what users (and the internet) reach
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    assert 'cocus_http_request_duration_seconds_count{method="POST",route="/v1/query",status="200"} 1.0' in text
+
+
+def test_the_metrics_port_must_differ_from_the_serving_port(make_settings) -> None:
+    from cocus_rag.config import ConfigError
+
+    with pytest.raises(ConfigError, match="COCUS_METRICS_PORT must differ from PORT"):
+        make_settings(metrics_port=8080, port=8080).check()

@@ -24,7 +24,7 @@ def test_build_result_json_contract() -> None:
     assert {"image", "tags", "pushed_ref", "digest", "image_id", "size_bytes", "scan", "reports"} <= set(data)
     assert data["pushed_ref"].endswith(f"@{digest}")
     assert data["scan"]["vulnerabilities_checked"] is False and data["scan"]["verdict"] == "pass"
-    assert set(data["scan"]["counts"]) == {"vulnerability", "secret", "misconfig"}
+    assert set(data["scan"]["counts"]) == {"vulnerability", "os_update", "secret", "misconfig"}
     assert BuildResult.model_validate(data) == result
     assert ScanRun(scan=summary).model_dump(mode="json")["reports"] is None
 

@@ -154,7 +154,7 @@ def test_secrets_are_redacted(tmp_path: Path) -> None:
 def test_schema_lists_every_top_level_key() -> None:
     schema = config_json_schema()
     assert set(schema["properties"]) == {
-        "version", "project", "service", "registry", "scan", "output_dir", "default_environment", "environments",
+        "version", "project", "service", "registry", "scan", "output_dir", "default_environment", "environments", "ci",
     }
     assert schema["additionalProperties"] is False
 

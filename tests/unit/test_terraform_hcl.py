@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,7 @@ def test_fixture_modules_share_the_real_interface(root: str) -> None:
     fixture = REPO / "tests" / "fixtures" / "terraform" / root
     for name in ("variables.tf", "common_variables.tf"):
         assert (fixture / name).resolve() == (TERRAFORM / root / name).resolve()
+    assert (fixture / "ci_identity.tf").resolve() == REPO / "tests" / "fixtures" / "terraform" / "shared" / "ci_identity.tf"
     assert (TERRAFORM / root / "common_variables.tf").resolve() == TERRAFORM / "shared" / "common_variables.tf"
     real_outputs = {unquote(k) for b in load_dir(TERRAFORM / root)["output"] for k in b}
     fixture_outputs = {unquote(k) for b in load_dir(fixture)["output"] for k in b}
@@ -157,3 +159,75 @@ def test_gke_nodes_use_a_dedicated_service_account_and_hardening() -> None:
     assert cluster["private_cluster_config"][0]["enable_private_nodes"] is True
     assert cluster["networking_mode"] == "VPC_NATIVE"
     assert "workload_pool" in cluster["workload_identity_config"][0]
+
+
+# --- CI identities (modules/github_oidc) --------------------------------------------------------------------
+OIDC = TERRAFORM / "modules" / "github_oidc"
+ROLE = re.compile(r'"(roles/[A-Za-z.]+)"')
+
+
+def oidc_resources() -> dict[str, dict[str, Any]]:
+    return {f"{rtype}.{name}": body for rtype, name, body, _ in resources(OIDC)}
+
+
+def test_the_provider_trusts_one_repository_and_github_only() -> None:
+    provider = oidc_resources()["google_iam_workload_identity_pool_provider.github"]
+    assert provider["attribute_condition"] == 'assertion.repository == "${var.github_repository}"'
+    assert provider["oidc"][0]["issuer_uri"] == "${local.github_issuer}"
+    issuer = load_dir(OIDC)["locals"][0]["github_issuer"]
+    assert issuer == "https://token.actions.githubusercontent.com"
+    assert provider["attribute_mapping"]["attribute.repository"] == "assertion.repository"
+
+
+def test_only_named_github_environments_may_act_as_the_ci_accounts() -> None:
+    bindings = {k: v for k, v in oidc_resources().items() if v.get("role") == "roles/iam.workloadIdentityUser"}
+    assert set(bindings) == {
+        "google_service_account_iam_member.deployer_federation",
+        "google_service_account_iam_member.planner_federation",
+    }
+    for body in bindings.values():
+        assert body["member"].startswith("${local.principal_set}/attribute.environment/${var.environment}")
+
+
+def test_no_service_account_key_anywhere() -> None:
+    assert not [r for r in resources(TERRAFORM) if r[0] == "google_service_account_key"]
+
+
+def test_the_deployer_can_grant_only_the_workload_roles() -> None:
+    grants = oidc_resources()["google_project_iam_member.deployer_grants"]
+    assert grants["role"] == "roles/resourcemanager.projectIamAdmin"
+    assert grants["condition"][0]["expression"] == (
+        "api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly(${jsonencode(var.grantable_roles)})"
+    )
+    for root in ENV_BY_ROOT:
+        assert (TERRAFORM / root / "ci_identity.tf").resolve() == TERRAFORM / "shared" / "ci_identity.tf"
+        ci_locals = {k: v for block in load_dir(TERRAFORM / root)["locals"] for k, v in block.items()}
+        assert "var.runtime_roles" in ci_locals["ci_grantable_roles"]
+        assert "roles/owner" not in ci_locals["ci_grantable_roles"]
+
+
+def test_project_wide_role_grants_are_only_the_listed_ones() -> None:
+    """serviceAccountUser, writers and storage roles are granted on one resource, never on the project."""
+    for rtype, name, body, _ in resources(OIDC):
+        if rtype == "google_project_iam_member" and name != "deployer_grants":
+            assert body["role"] in ("${each.value}", "roles/run.viewer"), (name, body["role"])
+        if body.get("role") == "roles/iam.serviceAccountUser":
+            assert rtype == "google_service_account_iam_member"
+        if str(body.get("role", "")).startswith("roles/storage."):
+            assert rtype == "google_storage_bucket_iam_member" and body["condition"], name
+
+
+def test_every_ci_role_is_listed_and_justified_in_the_readme() -> None:
+    readme = (TERRAFORM / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## CI/CD identities", 1)[1]
+    listed = set(re.findall(r"^\| [^|]+ \| `(roles/[A-Za-z.]+)` \|", section, re.MULTILINE))
+    in_code = set(ROLE.findall((OIDC / "main.tf").read_text()))
+    for root in ENV_BY_ROOT:  # the roles CI holds, not the ones it may grant (ci_grantable_roles)
+        ci_locals = {k: v for block in load_dir(TERRAFORM / root)["locals"] for k, v in block.items()}
+        for name in ("ci_read_roles", "ci_network_roles", "ci_deployer_roles", "ci_planner_roles",
+                     *(k for k in ci_locals if k.startswith("ci_monitoring_"))):
+            in_code |= set(re.findall(r"roles/[A-Za-z.]+", str(ci_locals[name])))
+    assert in_code, "no roles found"
+    assert in_code - listed == set(), "roles granted to CI but not justified in terraform/README.md"
+    assert listed - in_code == set(), "roles in the README table that the code no longer grants"
+    assert not in_code & PRIMITIVE_ROLES

@@ -28,8 +28,7 @@ def build_view(console: Console, result: BuildResult) -> None:
         table.add_row("size", f"{result.size_mb:.1f} MB (budget {result.size_budget_mb} MB)")
     if result.scan is not None:
         verdict = "pass" if result.scan.passed else "FAIL"
-        checked = "checked" if result.scan.vulnerabilities_checked else "NOT checked"
-        table.add_row("scan", f"{verdict} (vulnerabilities {checked})")
+        table.add_row("scan", "\n".join([verdict, *result.scan.coverage]))
     if result.reports is not None:
         for label, path in (("report", result.reports.trivy_json), ("sarif", result.reports.sarif),
                             ("sbom", result.reports.sbom)):

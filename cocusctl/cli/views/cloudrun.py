@@ -82,3 +82,5 @@ def status_view(console: Console, r: StatusResult) -> None:
         )
     console.print(table)
     traffic_table(console, "traffic", r.traffic)
+    if r.monitoring:
+        console.print("monitoring: " + "  ".join(f"{k} {v}" for k, v in r.monitoring.items()))

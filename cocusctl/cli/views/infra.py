@@ -8,25 +8,30 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from cocusctl.core.infra import InfraResult, PlanSummary
-    from cocusctl.core.render import RenderResult
+    from cocusctl.core.render import RenderedFile, RenderResult
     from cocusctl.core.secrets import SecretVersionResult
 
 _STYLE = {"create": "green", "update": "yellow", "replace": "magenta", "delete": "red"}
 
 
-def render_view(console: Console, result: RenderResult) -> None:
+def rendered_files_table(console: Console, title: str, files: list[RenderedFile]) -> None:
+    """One row per rendered file: path, template, status (changes highlighted)."""
     from rich.markup import escape
     from rich.table import Table
 
-    verb = "checked" if result.check else "rendered"
-    table = Table(title=f"{verb} {result.environment} ({result.target}) -> {result.out_dir}", title_justify="left")
+    table = Table(title=escape(title), title_justify="left")
     table.add_column("file", overflow="fold")
     table.add_column("template")
     table.add_column("status")
-    for item in result.files:
+    for item in files:
         style = "" if item.status == "unchanged" else "bold yellow"
         table.add_row(escape(item.path), item.template, f"[{style}]{item.status}[/]" if style else item.status)
     console.print(table)
+
+
+def render_view(console: Console, result: RenderResult) -> None:
+    verb = "checked" if result.check else "rendered"
+    rendered_files_table(console, f"{verb} {result.environment} ({result.target}) -> {result.out_dir}", result.files)
     console.print(f"root module: {result.root_module}")
 
 

@@ -10,7 +10,12 @@ if TYPE_CHECKING:
     from cocusctl.core.build import ScanRun
     from cocusctl.core.scan import Finding, ScanSummary
 
-_ROWS = (("vulnerability", "vulnerabilities"), ("secret", "secrets"), ("misconfig", "misconfigurations"))
+_ROWS = (
+    ("vulnerability", "vulnerabilities"),
+    ("os_update", "OS security updates pending"),
+    ("secret", "secrets"),
+    ("misconfig", "misconfigurations"),
+)
 _SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
 
 
@@ -25,10 +30,15 @@ def scan_view(console: Console, summary: ScanSummary) -> None:
         if kind == "vulnerability" and not summary.vulnerabilities_checked:
             table.add_row(f"{label} (NOT checked)", *(["-"] * len(_SEVERITIES)))
             continue
+        if kind == "os_update" and not (summary.os_updates and summary.os_updates.checked):
+            continue
         table.add_row(label, *(str(summary.counts[kind][sev]) for sev in _SEVERITIES))  # type: ignore[index]
     console.print(table)
+    for line in summary.coverage:
+        console.print(f"checked: {line}", markup=False)
     _findings(console, "Failing findings", summary.failing)
     _findings(console, "Unfixed (listed, not failed)", summary.unfixed)
+    _findings(console, "Warnings (listed by the policy, not failed)", summary.warnings)
     _findings(console, "Accepted", summary.accepted)
     for note in summary.notes:
         console.print(f"note: {note}")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from cocusctl.core.cloudrun.model import RevisionInfo, RevisionSpec, ServiceState, TrafficEntry
+
+if TYPE_CHECKING:
+    from cocusctl.core.cloudrun.canary import RouterCounters
 
 
 class RevisionNotReady(Exception):
@@ -45,6 +48,10 @@ class CloudRunApi(Protocol):
 
     def request_counts(self, service: str) -> dict[str, int] | None:
         """Requests served per revision (emulator only; None elsewhere)."""
+        ...
+
+    def revision_stats(self, service: str) -> dict[str, RouterCounters] | None:
+        """The router's counters per revision, latency histogram included (emulator only; None elsewhere)."""
         ...
 
     def http(self, method: str, url: str, *, json_body: object | None = None, timeout: float = 10.0,

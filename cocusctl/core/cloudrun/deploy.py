@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from cocusctl.core.canary import CanaryAnalyzer
 from cocusctl.core.cloudrun import traffic as tr
 from cocusctl.core.cloudrun.api import CloudRunApi, RevisionNotReady
 from cocusctl.core.cloudrun.images import ImageRef
@@ -108,11 +109,13 @@ def no_interrupts() -> Iterator[None]:
 
 class Deployer:
     def __init__(
-        self, api: CloudRunApi, reporter: Reporter, *, sleep: Callable[[float], None] = time.sleep
+        self, api: CloudRunApi, reporter: Reporter, *, sleep: Callable[[float], None] = time.sleep,
+        analyzer: CanaryAnalyzer | None = None,
     ) -> None:
         self.api = api
         self.reporter = reporter
         self.sleep = sleep
+        self.analyzer = analyzer  # metric-gated canary: candidate vs stable after each step's pause
 
     # ------------------------------------------------------------------ entry point
     def deploy(self, plan: DeployPlan) -> DeployResult:
@@ -206,7 +209,13 @@ class Deployer:
                                       f"instead of {percent} %")
                 steps_done.append(str(percent))
                 if percent < 100 and i < len(steps) - 1:
+                    marker = self.analyzer.start() if self.analyzer else None
                     self._hold(plan, tag_url, state.uri)
+                    if self.analyzer is not None:
+                        stable = [e.revision for e in base if e.percent and e.revision and e.revision != rev]
+                        result = self.analyzer.finish(marker, percent, rev, stable)
+                        self.reporter.info(f"canary analysis at {percent} % ({result.source}): {result.verdict}: "
+                                           f"{result.summary()}")
         except KeyboardInterrupt:
             restored = self._restore(plan, before) if touched else current
             raise Interrupted(
@@ -326,6 +335,7 @@ class Deployer:
             traffic_before=tr.rows(before),
             traffic_after=tr.status_rows(state),
             steps=steps,
+            analysis=list(self.analyzer.results) if self.analyzer else [],
         )
 
 

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from cocusctl.core.canary import AnalysisResult
+
 
 @dataclass(frozen=True)
 class TrafficEntry:
@@ -136,6 +138,8 @@ class DeployResult(BaseModel):
     traffic_before: list[TrafficRow]
     traffic_after: list[TrafficRow]
     steps: list[str] = Field(default_factory=list)
+    analysis: list[AnalysisResult] = Field(
+        default_factory=list, description="metric-gated canary: candidate vs stable after each step's pause")
     infra: str | None = Field(None, description="what the infra phase did before the release phase")
     duration_s: float = 0.0
 
@@ -175,6 +179,8 @@ class StatusResult(BaseModel):
     conditions: list[ConditionRow] = Field(default_factory=list)
     revisions: list[RevisionRow] = Field(default_factory=list)
     traffic: list[TrafficRow] = Field(default_factory=list)
+    monitoring: dict[str, str] | None = Field(
+        None, description="where the local monitoring stack runs (Prometheus, Alertmanager), when it does")
 
 
 class PromoteResult(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ...deps import ServicesDep
 from ...schemas import Health, Readiness, VersionInfo
@@ -29,8 +30,11 @@ async def readyz(services: ServicesDep) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=200 if services.ready else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get("/metrics", summary="Prometheus metrics (404 here when COCUS_METRICS_PORT serves them)",
+            response_class=Response)
 async def metrics(services: ServicesDep) -> Response:
+    if services.settings.metrics_port:
+        raise StarletteHTTPException(404)
     return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 

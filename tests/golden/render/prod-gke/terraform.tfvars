@@ -52,3 +52,11 @@ subnet_cidr   = "10.50.0.0/20"
 pods_cidr     = "10.60.0.0/14"
 services_cidr = "10.70.0.0/20"
 master_cidr   = "172.16.8.0/28"
+
+# CI/CD identities (terraform/modules/github_oidc; null repository: none in this environment)
+github_repository      = null
+ci_deployer_account_id = "cocus-deployer"
+ci_planner_account_id  = "cocus-planner"
+ci_promotion_readers   = []
+state_bucket           = "acme-cocus-tfstate"
+state_prefix           = "cocus-rag/prod-gke"

@@ -54,3 +54,11 @@ env_vars = {
 vpc_egress   = true
 network_name = "cocus-prod-vpc"
 subnet_cidr  = "10.40.0.0/24"
+
+# CI/CD identities (terraform/modules/github_oidc; null repository: none in this environment)
+github_repository      = "acme/cocus-rag"
+ci_deployer_account_id = "cocus-deployer"
+ci_planner_account_id  = "cocus-planner"
+ci_promotion_readers   = []
+state_bucket           = "acme-cocus-tfstate"
+state_prefix           = "cocus-rag/prod"

@@ -41,11 +41,20 @@ invoker         = "public"
 invoker_members = []
 
 env_vars = {
-  "LOG_LEVEL" = "debug"
-  "RAG_TOP_K" = "5"
+  "LOG_LEVEL"          = "debug"
+  "RAG_TOP_K"          = "5"
+  "COCUS_METRICS_PORT" = "9464"
 }
 
 # Network
 vpc_egress   = false
 network_name = "cocus-vpc"
 subnet_cidr  = "10.10.0.0/20"
+
+# CI/CD identities (terraform/modules/github_oidc; null repository: none in this environment)
+github_repository      = "acme/cocus-rag"
+ci_deployer_account_id = "cocus-deployer"
+ci_planner_account_id  = "cocus-planner"
+ci_promotion_readers   = ["serviceAccount:cocus-deployer@acme-cocus-prod.iam.gserviceaccount.com"]
+state_bucket           = "acme-cocus-tfstate"
+state_prefix           = "cocus-rag/staging"

@@ -1,0 +1,84 @@
+"""The README's two commands on a fresh machine: first and second run of each, wall time and exit status.
+
+Each command runs twice inside one `scripts/fresh-machine.sh` root (a bare bookworm file system with none of
+the tools the set-up installs), so the first run pays for every install and the second shows what is reused.
+The fresh root shares the host's network: where the host already serves the registry on 127.0.0.1:5000, the
+set-up uses it (and says so) instead of starting its own; everything else (Docker engine, base image, Trivy,
+.venv, the image build cache) starts from nothing. Writes benchmarks/results/fresh_machine.json.
+
+  python benchmarks/fresh_machine.py [demo|test …]     (default: both; each takes many minutes)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULT = Path(__file__).parent / "results" / "fresh_machine.json"
+COMMANDS = {"demo": "bash scripts/demo.sh", "test": "bash scripts/test.sh"}
+# Inside the root: run the command twice, each bracketed by markers carrying its wall time and status.
+TWICE = r"""
+for run in 1 2; do
+    start=$EPOCHREALTIME
+    set +e
+    {command} >"/var/tmp/run-$run.log" 2>&1
+    rc=$?
+    set -e
+    echo "@@run $run rc=$rc start=$start end=$EPOCHREALTIME"
+    tail -n 25 "/var/tmp/run-$run.log" | sed "s/^/@@tail $run | /"
+done
+"""
+
+
+def measure(name: str) -> dict[str, object]:
+    script = TWICE.format(command=COMMANDS[name])
+    started = time.perf_counter()
+    proc = subprocess.run([str(ROOT / "scripts" / "fresh-machine.sh"), "bash", "-c", script],
+                          capture_output=True, text=True)
+    runs = []
+    for match in re.finditer(r"^@@run (\d) rc=(\d+) start=([\d.]+) end=([\d.]+)$", proc.stdout, re.M):
+        number = match.group(1)
+        tail = [line.split(" | ", 1)[1] for line in proc.stdout.splitlines()
+                if line.startswith(f"@@tail {number} | ")]
+        runs.append({"run": int(number), "exit_code": int(match.group(2)),
+                     "wall_s": round(float(match.group(4)) - float(match.group(3)), 1), "last_lines": tail[-8:]})
+    return {"command": COMMANDS[name], "runs": runs, "fresh_machine_exit": proc.returncode,
+            "total_wall_s": round(time.perf_counter() - started, 1),
+            "stderr_tail": proc.stderr.splitlines()[-10:]}
+
+
+def main() -> None:
+    names = sys.argv[1:] or list(COMMANDS)
+    unknown = set(names) - set(COMMANDS)
+    if unknown:
+        raise SystemExit(f"unknown command(s): {', '.join(sorted(unknown))}; choose from {', '.join(COMMANDS)}")
+    previous = json.loads(RESULT.read_text()) if RESULT.exists() else {}
+    results = dict(previous.get("results", {}))
+    load_before = os.getloadavg()
+    for name in names:
+        results[name] = measure(name)
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    RESULT.write_text(json.dumps({
+        "commit": commit,
+        "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "loadavg_1m_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)]},
+        "note": "fresh root from scripts/fresh-machine.sh; the host's registry on 127.0.0.1:5000 is shared",
+        "results": results,
+    }, indent=2) + "\n")
+    for name in names:
+        for run in results[name]["runs"]:
+            print(f"{name} run {run['run']}: exit {run['exit_code']} in {run['wall_s']} s")
+
+
+if __name__ == "__main__":
+    main()
