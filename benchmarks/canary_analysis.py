@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the test app and load generator live in tests/support
 RESULT = Path(__file__).parent / "results" / "canary_analysis.json"
 QUERY = {"question": "What is the answer?"}
 
@@ -25,20 +27,21 @@ def main() -> None:
     from cocusctl.core.canary import CanaryAnalysisFailed, CanaryAnalysisSettings, CanaryAnalyzer
     from cocusctl.core.cloudrun.canary import RouterCanaryMetrics
     from cocusctl.core.cloudrun.deploy import Deployer, DeployPlan
-    from cocusctl.core.cloudrun.images import parse_image_ref
-    from cocusctl.core.config import CloudRunSettings
+    from cocusctl.core.config import ReleaseSettings, RevisionSettings
+    from cocusctl.core.images import ImageRef
     from cocusctl.core.reporting import NullReporter
-    from cocusctl.emulator.testing import LoadGenerator, build_test_image, emulator_process
+    from tests.support.cloudrun import LoadGenerator, build_test_image, emulator_process
 
     imgs = {k: build_test_image(*v) for k, v in {"v1": ("v1",), "v2": ("v2",), "flaky": ("v1", "flaky")}.items()}
-    settings = CloudRunSettings(smoke_query="hi", step_pause_s=5, memory="256Mi", canary_steps=[10, 50, 100])
+    revision = RevisionSettings(memory="256Mi")
+    release = ReleaseSettings(smoke_query="hi", step_pause_s=5, canary_steps=[10, 50, 100])
     out: dict[str, object] = {"python": sys.version.split()[0], "cpus": os.cpu_count(),
                               "load_average_1m": os.getloadavg()[0], "step_pause_s": 5, "load_threads": 4}
     with tempfile.TemporaryDirectory() as tmp, emulator_process(Path(tmp) / "emu") as emu:
         api = CloudRun("bench", "local", emu.endpoint)
 
         def deploy(service: str, key: str, strategy: str = "all"):  # noqa: ANN202
-            plan = DeployPlan.from_settings("bench", service, parse_image_ref(imgs[key].ref), settings,
+            plan = DeployPlan.from_settings("bench", service, ImageRef.pinned(imgs[key].ref), revision, release,
                                             strategy=strategy)
             analyzer = CanaryAnalyzer(RouterCanaryMetrics(api, service), CanaryAnalysisSettings())
             return Deployer(api, NullReporter(), analyzer=analyzer).deploy(plan)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the test app lives in tests/support
 SERVICE_IMAGE = os.environ.get("COCUS_SERVICE_IMAGE")
 RESULT = Path(__file__).parent / "results" / ("cloudrun_deploy_service.json" if SERVICE_IMAGE
                                               else "cloudrun_deploy.json")
@@ -64,19 +65,24 @@ def summary(samples: list[float]) -> dict[str, float]:
 def main() -> None:
     from cocusctl.adapters.cloudrun import CloudRun
     from cocusctl.core.cloudrun.deploy import Deployer, DeployPlan
-    from cocusctl.core.cloudrun.images import parse_image_ref
     from cocusctl.core.config import load_config
+    from cocusctl.core.images import ImageRef
+    from cocusctl.core.local_secrets import LocalSecretStore
     from cocusctl.core.reporting import NullReporter
-    from cocusctl.emulator.testing import build_test_image, emulator_process, write_config
+    from tests.support.cloudrun import build_test_image, emulator_process, write_config
 
     image_ref = SERVICE_IMAGE or build_test_image("bench").ref
     extra: dict[str, Any] = {}
+    store = tempfile.TemporaryDirectory()  # the local secret store the emulator resolves the API key from
     if SERVICE_IMAGE:  # the real service needs an API key; the smoke query sends it
         os.environ["COCUS_SMOKE_API_KEY"] = SMOKE_KEY
-        extra = {"memory": "1Gi", "smoke_query": "How do I read a file line by line?"}
+        os.environ["COCUS_SECRETS_FILE"] = str(Path(store.name) / "secrets.json")
+        LocalSecretStore(Path(store.name) / "secrets.json").add_version("local-bench", "api-keys", SMOKE_KEY.encode())
+        extra = {"memory": "1Gi", "smoke_query": "How do I read a file line by line?",
+                 "secrets": {"COCUS_API_KEYS": {"secret": "api-keys", "version": "1"}}}
 
     def env_vars(run: str) -> dict[str, str]:
-        base = {"COCUS_API_KEYS": SMOKE_KEY, "COCUS_HOST": "127.0.0.1"} if SERVICE_IMAGE else {}
+        base = {"COCUS_HOST": "127.0.0.1"} if SERVICE_IMAGE else {}
         return {**base, "RUN": run} if run else base
     with tempfile.TemporaryDirectory() as tmp, emulator_process(Path(tmp) / "emu") as emu:
         config = Path(tmp) / "cocus.yaml"
@@ -106,9 +112,9 @@ def main() -> None:
         loaded = load_config(config)
         environment = loaded.environment("local-bench")
         for i in range(RUNS):
-            settings = environment.settings.cloudrun.model_copy(update={"env": env_vars(f"core{i}")})
-            plan = DeployPlan.from_settings("local-bench", "bench", parse_image_ref(image_ref), settings,
-                                            strategy="all")
+            revision = environment.settings.revision.model_copy(update={"env": env_vars(f"core{i}")})
+            plan = DeployPlan.from_settings("local-bench", "bench", ImageRef.pinned(image_ref), revision,
+                                            environment.settings.release, strategy="all")
             api = TimedApi(CloudRun(environment.settings.project, environment.settings.region, emu.endpoint))
             start = time.perf_counter()
             result = Deployer(api, NullReporter()).deploy(plan)  # type: ignore[arg-type]
@@ -137,6 +143,7 @@ def main() -> None:
         "cpus": os.cpu_count(),
     }
     RESULT.parent.mkdir(parents=True, exist_ok=True)
+    store.cleanup()
     RESULT.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
 

@@ -19,6 +19,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the test app and load generator live in tests/support
 RESULT = Path(__file__).parent / "results" / "cloudrun_traffic.json"
 
 
@@ -38,22 +40,22 @@ def main() -> None:
 
     from cocusctl.adapters.cloudrun import CloudRun
     from cocusctl.core.cloudrun.deploy import Deployer, DeployPlan
-    from cocusctl.core.cloudrun.images import parse_image_ref
     from cocusctl.core.cloudrun.operations import split_traffic
-    from cocusctl.core.config import CloudRunSettings
+    from cocusctl.core.config import ReleaseSettings, RevisionSettings
     from cocusctl.core.errors import DeployError
+    from cocusctl.core.images import ImageRef
     from cocusctl.core.reporting import NullReporter
-    from cocusctl.emulator.testing import LoadGenerator, build_test_image, emulator_process
+    from tests.support.cloudrun import LoadGenerator, build_test_image, emulator_process
 
     imgs = {k: build_test_image(*v) for k, v in
             {"v1": ("v1",), "v2": ("v2",), "v3": ("v3",), "crash": ("v1", "crash")}.items()}
-    settings = CloudRunSettings(smoke_query="hi", step_pause_s=2, memory="256Mi")
+    revision, release = RevisionSettings(memory="256Mi"), ReleaseSettings(smoke_query="hi", step_pause_s=2)
     out: dict[str, object] = {"python": sys.version.split()[0], "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory() as tmp, emulator_process(Path(tmp) / "emu") as emu:
         api = CloudRun("bench", "local", emu.endpoint)
 
         def deploy(key: str, strategy: str = "all"):  # noqa: ANN202
-            plan = DeployPlan.from_settings("bench", "traffic", parse_image_ref(imgs[key].ref), settings,
+            plan = DeployPlan.from_settings("bench", "traffic", ImageRef.pinned(imgs[key].ref), revision, release,
                                             strategy=strategy)
             return Deployer(api, NullReporter()).deploy(plan)
 

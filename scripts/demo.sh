@@ -12,13 +12,16 @@ bash scripts/install.sh
 export PATH=$PWD/.venv/bin:$PATH
 
 # The service refuses to start without an API key. A local demo key, made once and kept in the
-# git-ignored build folder; cocusctl sends it with its smoke query and never prints it.
+# git-ignored build folder, goes into the local secret store (mode 0600) as version 1 of the secret that
+# cocus.yaml pins, the way a Secret Manager version serves a Cloud Run revision on GCP; the emulator hands
+# it to each revision. cocusctl sends it with its smoke query and never prints it.
 mkdir -p build
 [ -s build/demo-api-key ] || python3 -c 'import secrets; print("demo-" + secrets.token_hex(16))' > build/demo-api-key
 key=$(cat build/demo-api-key)
 export COCUS_SMOKE_API_KEY="$key"
-export COCUSCTL_ENVIRONMENTS__LOCAL_STAGING__CLOUDRUN__ENV__COCUS_API_KEYS="$key"
-export COCUSCTL_ENVIRONMENTS__LOCAL_PROD__CLOUDRUN__ENV__COCUS_API_KEYS="$key"
+for env in local-staging local-prod; do
+    cocusctl secrets set --env "$env" cocus-rag-api-keys < build/demo-api-key
+done
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -50,7 +53,7 @@ for source in answer["sources"][:3]:
 PY
 
 say "canary: a new revision (config change, same digest) 10 → 50 → 100 %"
-COCUSCTL_ENVIRONMENTS__LOCAL_STAGING__CLOUDRUN__ENV__RELEASE_CHANNEL=canary \
+COCUSCTL_ENVIRONMENTS__LOCAL_STAGING__REVISION__ENV__COCUS_LOG_LEVEL=WARNING \
     cocusctl deploy --env local-staging --strategy canary --yes
 
 say "promote local-staging → local-prod (same digest)"

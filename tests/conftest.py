@@ -14,15 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from cocusctl.core.ci import in_ci
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The shared test fixtures live beside the clone; COCUS_SHARED_DIR points elsewhere (e.g. a job run by act).
 SHARED_DIR = Path(os.environ.get("COCUS_SHARED_DIR") or REPO_ROOT / ".." / "shared").resolve()
 REGISTRY = os.environ.get("COCUS_TEST_REGISTRY", "127.0.0.1:5000")
 BASE_IMAGE = os.environ.get("COCUS_BASE_IMAGE", "cocus/python-base:3.11-bookworm")
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() not in ("", "0", "false")
 
 
 def need(ok: bool, reason: str) -> None:
@@ -142,11 +140,18 @@ def trivy_fixtures(shared_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def service_image(docker_engine, local_registry, base_image, trivy_bin) -> dict:
+def service_build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The output_dir of the session's service build: never the checkout's own build folder."""
+    return tmp_path_factory.mktemp("service-build")
+
+
+@pytest.fixture(scope="session")
+def service_image(docker_engine, local_registry, base_image, trivy_bin, service_build_dir: Path) -> dict:
     """The real service image, built, scanned and pushed once per session by `cocusctl build --env local`.
 
-    Returns the build's JSON data (image, digest, pushed_ref, image_id, scan, reports, …). Slow when cold:
-    the build installs the service's dependencies, distils its model and indexes its corpus.
+    Returns the build's JSON data (image, digest, pushed_ref, image_id, scan, reports, …); its reports and
+    last-build.json are in `service_build_dir`. Slow when cold: the build installs the service's
+    dependencies, distils its model and indexes its corpus.
     """
     import json
     import sys
@@ -155,7 +160,7 @@ def service_image(docker_engine, local_registry, base_image, trivy_bin) -> dict:
     proc = subprocess.run(
         [sys.executable, "-m", "cocusctl", "build", "--env", "local", "--output", "json"],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=2400,
-        env={**os.environ, "NO_COLOR": "1", "COCUSCTL_ENV": "local"},
+        env={**os.environ, "NO_COLOR": "1", "COCUSCTL_ENV": "local", "COCUSCTL_OUTPUT_DIR": str(service_build_dir)},
     )
     try:
         envelope = json.loads(proc.stdout)
@@ -163,3 +168,38 @@ def service_image(docker_engine, local_registry, base_image, trivy_bin) -> dict:
         pytest.fail(f"cocusctl build printed no JSON (exit {proc.returncode}): {proc.stderr[-3000:]}")
     assert proc.returncode == 0, (envelope["errors"], proc.stderr[-3000:])
     return envelope["data"]
+
+
+# --- tests never write into the checkout's own build folder --------------------------------------------
+# A deploy from the checkout takes `build/cocus/last-build.json`; a test that overwrote it once made the
+# next `deploy --env local-staging` roll out another environment's image. Every test writes to tmp paths;
+# this check fails the session when any file under build/ was created, changed or removed while it ran.
+CHECKOUT_BUILD_DIR = REPO_ROOT / "build"
+_BUILD_SNAPSHOT = pytest.StashKey[dict[str, tuple[int, int]]]()
+
+
+def _build_dir_snapshot() -> dict[str, tuple[int, int]]:
+    files: dict[str, tuple[int, int]] = {}
+    for path in CHECKOUT_BUILD_DIR.rglob("*") if CHECKOUT_BUILD_DIR.is_dir() else ():
+        if path.is_file() and not path.is_symlink():
+            stat = path.stat()
+            files[str(path.relative_to(REPO_ROOT))] = (stat.st_mtime_ns, stat.st_size)
+    return files
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_BUILD_SNAPSHOT] = _build_dir_snapshot()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    before = session.config.stash.get(_BUILD_SNAPSHOT, None)
+    if before is None:
+        return
+    after = _build_dir_snapshot()
+    touched = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    if touched:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = "tests wrote into the checkout's build folder: " + ", ".join(touched[:10])
+        if reporter is not None:
+            reporter.write_line(f"FAILED {message}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -21,17 +21,11 @@ from cocusctl.core.cloudrun.model import (
     TrafficStatus,
 )
 from cocusctl.core.errors import CloudApiError, NotAvailableError, OperationTimeout, UsageError
+from cocusctl.core.net import is_loopback
 
 if TYPE_CHECKING:
     from cocusctl.core.cloudrun.canary import RouterCounters
     from cocusctl.core.config import Environment
-
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
-
-
-def is_local_endpoint(endpoint: str | None) -> bool:
-    return bool(endpoint) and urlparse(str(endpoint)).hostname in LOCAL_HOSTS
-
 
 def resolve_endpoint(configured: str | None) -> str | None:
     """`emulator` means the emulator started by `cocusctl emulator start`; None means real Cloud Run."""
@@ -74,7 +68,7 @@ class CloudRun:
         # With Terraform owning the service (environment `infrastructure: true`), an update changes only the
         # release-owned fields (image, revision name, labels, annotations, traffic); see terraform/README.md.
         self.release_fields_only = release_fields_only
-        self.is_emulator = is_local_endpoint(endpoint)
+        self.is_emulator = is_loopback(endpoint)
         self.endpoint = endpoint or "https://run.googleapis.com"
         self.poll_interval = poll_interval
         kwargs: dict[str, Any] = {"transport": "rest"}
@@ -334,17 +328,16 @@ class CloudRun:
         return self._http_client
 
     def _auth_headers(self, url: str) -> dict[str, str]:
-        if self.is_emulator or is_local_endpoint(url):
+        if self.is_emulator or is_loopback(url):
             return {}
-        try:
-            import google.auth.transport.requests
-            from google.oauth2 import id_token
+        from cocusctl.adapters.google_auth import id_token
+        from cocusctl.core.errors import CocusError
 
-            audience = f"{urlparse(url).scheme}://{urlparse(url).netloc}"
-            token = id_token.fetch_id_token(google.auth.transport.requests.Request(), audience)
-        except Exception:  # noqa: BLE001 - public services need no token
+        parts = urlparse(url)
+        try:
+            return {"Authorization": f"Bearer {id_token(f'{parts.scheme}://{parts.netloc}')}"}
+        except CocusError:  # no credentials that mint ID tokens: a public service needs none
             return {}
-        return {"Authorization": f"Bearer {token}"}
 
     def http(self, method: str, url: str, *, json_body: object | None = None, timeout: float = 10.0,
              headers: dict[str, str] | None = None) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +23,6 @@ Line = Callable[[str], None]
 class ImageInfo:
     id: str
     size: int
-    user: str
-    repo_tags: list[str] = field(default_factory=list)
-    repo_digests: list[str] = field(default_factory=list)
-    labels: dict[str, str] = field(default_factory=dict)
 
 
 class DockerEngine:
@@ -59,9 +55,7 @@ class DockerEngine:
         dockerfile: str,
         tag: str,
         buildargs: Mapping[str, str],
-        labels: Mapping[str, str] | None = None,
         on_line: Line | None = None,
-        timeout: int | None = None,
         no_cache: bool = False,
     ) -> str:
         """Build and tag the image; returns its id. Raises BuildError with the engine's message."""
@@ -75,14 +69,12 @@ class DockerEngine:
                 dockerfile=dockerfile,
                 tag=tag,
                 buildargs=dict(buildargs),
-                labels=dict(labels or {}),
                 network_mode="host",
                 rm=True,
                 forcerm=True,
                 pull=False,
                 nocache=no_cache,
                 decode=True,
-                timeout=timeout,
             )
             for chunk in stream:
                 if "error" in chunk or "errorDetail" in chunk:
@@ -115,16 +107,7 @@ class DockerEngine:
             image = self.client.images.get(ref)
         except docker.errors.ImageNotFound:
             raise NotAvailableError(f"image {ref} is not in the local engine") from None
-        attrs = image.attrs
-        config = attrs.get("Config") or {}
-        return ImageInfo(
-            id=image.id,
-            size=int(attrs.get("Size") or 0),
-            user=str(config.get("User") or ""),
-            repo_tags=list(attrs.get("RepoTags") or []),
-            repo_digests=list(attrs.get("RepoDigests") or []),
-            labels=dict(config.get("Labels") or {}),
-        )
+        return ImageInfo(id=image.id, size=int(image.attrs.get("Size") or 0))
 
     def tag(self, image_id: str, repository: str, tag: str) -> None:
         self.client.api.tag(image_id, repository, tag, force=True)
@@ -152,23 +135,6 @@ class DockerEngine:
         if digest is None:
             raise PushError(f"push of {repository}:{tag} finished without reporting a digest")
         return digest
-
-    def pull(self, ref: str, *, auth_config: Mapping[str, str] | None = None) -> ImageInfo:
-        import docker.errors
-
-        try:
-            self.client.api.pull(ref, auth_config=dict(auth_config) if auth_config else None)
-        except docker.errors.APIError as exc:
-            raise NotAvailableError(f"pull of {ref} failed: {_one_line(exc.explanation or str(exc))}") from exc
-        return self.image(ref)
-
-    def remove(self, ref: str) -> None:
-        import docker.errors
-
-        try:
-            self.client.images.remove(ref, force=True, noprune=False)
-        except docker.errors.ImageNotFound:
-            pass
 
 
 def _read_push_stream(stream: Iterable[dict[str, Any]], on_line: Line | None) -> str | None:

@@ -22,12 +22,13 @@ import hashlib
 import re
 import tempfile
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 import httpx
 
+from cocusctl.adapters.google_auth import access_token
 from cocusctl.core.errors import CloudApiError, NotAvailableError, PushError, UsageError
+from cocusctl.core.images import DIGEST, ImageRef
 
 if TYPE_CHECKING:
     from cocusctl.core.config import RegistryConfig
@@ -40,65 +41,7 @@ MANIFEST_TYPES = (
 )
 INDEX_TYPES = MANIFEST_TYPES[0], MANIFEST_TYPES[2]
 AR_USERNAME = "oauth2accesstoken"
-CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _CHUNK = 1 << 20
-
-
-@dataclass(frozen=True)
-class ImageRef:
-    """`HOST[:PORT]/REPO[:TAG][@sha256:…]` split into its parts."""
-
-    netloc: str
-    repository: str
-    tag: str | None = None
-    digest: str | None = None
-
-    @classmethod
-    def parse(cls, ref: str) -> ImageRef:
-        rest, _, digest = ref.partition("@")
-        if digest and not _DIGEST.match(digest):
-            raise UsageError(f"bad image reference {ref!r}: digest must be sha256:<64 hex>")
-        if "/" not in rest:
-            raise UsageError(f"bad image reference {ref!r}: expected HOST[:PORT]/REPOSITORY[@sha256:…]")
-        netloc, repository = rest.split("/", 1)
-        tag = None
-        if ":" in repository.rsplit("/", 1)[-1]:
-            repository, tag = repository.rsplit(":", 1)
-        if not repository or not re.match(r"^[a-z0-9]+([._/-][a-z0-9]+)*$", repository):
-            raise UsageError(f"bad image reference {ref!r}: repository must be lower-case path components")
-        return cls(netloc=netloc, repository=repository, tag=tag, digest=digest or None)
-
-    @property
-    def reference(self) -> str:
-        return self.digest or self.tag or "latest"
-
-    def __str__(self) -> str:
-        name = f"{self.netloc}/{self.repository}"
-        if self.digest:
-            return f"{name}@{self.digest}"
-        return f"{name}:{self.tag}" if self.tag else name
-
-
-def google_access_token() -> str:
-    """An OAuth2 access token from application-default credentials (google-auth; no gcloud)."""
-    try:
-        import google.auth
-        import google.auth.exceptions
-        import google.auth.transport.requests
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise NotAvailableError("google-auth is not installed", hint="pip install 'cocusctl[build]'") from exc
-    try:
-        credentials, _ = google.auth.default(scopes=[CLOUD_PLATFORM_SCOPE])
-        credentials.refresh(google.auth.transport.requests.Request())
-    except google.auth.exceptions.DefaultCredentialsError as exc:
-        raise NotAvailableError(
-            "no Google application-default credentials found",
-            hint="run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS",
-        ) from exc
-    except google.auth.exceptions.GoogleAuthError as exc:
-        raise CloudApiError(f"could not get a Google access token: {exc}") from exc
-    return str(credentials.token)
 
 
 class _ChallengeAuth(httpx.Auth):
@@ -162,7 +105,7 @@ class RegistryClient:
     def __init__(self, registry: RegistryConfig, *, timeout: float = 60.0, token_provider: Any = None) -> None:
         self.config = registry
         self.timeout = timeout
-        self._token_provider = token_provider or google_access_token
+        self._token_provider = token_provider or access_token
         self._http: httpx.Client | None = None
 
     # --- credentials ------------------------------------------------------------------------------
@@ -240,7 +183,7 @@ class RegistryClient:
         _raise_for(response, f"manifest {repository}:{reference}")
         raw = response.content
         digest = "sha256:" + hashlib.sha256(raw).hexdigest()
-        if _DIGEST.match(reference) and digest != reference:
+        if DIGEST.match(reference) and digest != reference:
             raise CloudApiError(f"manifest {repository}@{reference} has digest {digest} (corrupt or altered)")
         media_type = response.headers.get("content-type", "").split(";")[0] or _media_type_of(raw)
         return raw, media_type, digest
@@ -327,10 +270,9 @@ class RegistryClient:
         (`mount=True`), otherwise streamed through a temp file and uploaded. The manifest bytes are put
         unchanged, so the destination digest equals the source digest (checked).
         """
-        src = ImageRef.parse(src_ref)
-        if src.digest is None:
-            raise UsageError(f"{src_ref} is not pinned by digest (expected …@sha256:…)")
-        if src.netloc != self.config.netloc:
+        src = ImageRef.pinned(src_ref)
+        assert src.digest is not None
+        if src.registry != self.config.netloc:
             raise UsageError(f"{src_ref} is not on registry {self.config.netloc}")
         dst_repo = f"{dst_registry.repository}/{image or src.repository.rsplit('/', 1)[-1]}"
         same_registry = dst_registry.netloc == self.config.netloc

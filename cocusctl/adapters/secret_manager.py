@@ -10,10 +10,11 @@ import base64
 import json
 from typing import Any
 
-from cocusctl.core.errors import CloudApiError, NotAvailableError
+from cocusctl.adapters.google_auth import access_token
+from cocusctl.core.errors import CloudApiError
+from cocusctl.core.net import is_loopback
 
 DEFAULT_ENDPOINT = "https://secretmanager.googleapis.com"
-SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 
 
 def _crc32c_table() -> list[int]:
@@ -43,28 +44,10 @@ class SecretManager:
         self.endpoint = (endpoint or DEFAULT_ENDPOINT).rstrip("/")
         self.timeout_s = timeout_s
 
-    @property
-    def is_local(self) -> bool:
-        return self.endpoint.startswith("http://")
-
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "x-goog-user-project": self.project}
-        if self.is_local:
-            return headers
-        try:
-            import google.auth
-            import google.auth.transport.requests
-            from google.auth.exceptions import DefaultCredentialsError
-        except ImportError as exc:  # pragma: no cover - depends on the installed extras
-            raise NotAvailableError("google-auth is not installed", hint="pip install 'cocusctl[build]'") from exc
-        try:
-            credentials, _ = google.auth.default(scopes=SCOPES)
-            credentials.refresh(google.auth.transport.requests.Request())
-        except DefaultCredentialsError as exc:
-            raise CloudApiError(
-                "no Google credentials found", hint="run `gcloud auth application-default login`"
-            ) from exc
-        headers["Authorization"] = f"Bearer {credentials.token}"
+        if not is_loopback(self.endpoint):  # a local test server takes no credentials
+            headers["Authorization"] = f"Bearer {access_token()}"
         return headers
 
     def add_version(self, secret_id: str, data: bytes) -> dict[str, Any]:

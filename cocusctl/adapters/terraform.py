@@ -15,10 +15,10 @@ from typing import Any
 
 from cocusctl.core import runner
 from cocusctl.core.errors import OperationTimeout, ToolError
+from cocusctl.core.infra import TERRAFORM_INSTALL_HINT, TERRAFORM_MIN_VERSION
 
 LineSink = Callable[[str], None]
 DEFAULT_TIMEOUT_S = 3600.0
-MIN_VERSION = (1, 6)
 
 _LOCK_ERROR = "Error acquiring the state lock"
 _LOCK_FIELD = re.compile(r"^\W*(ID|Path|Operation|Who|Created):\s+(.*)$")
@@ -111,14 +111,14 @@ class Terraform:
     def version(self) -> str:
         """The terraform version; checks presence and minimum version before any work starts."""
         if self._version is None:
-            runner.require_program(self.binary, hint="install Terraform >= 1.6 (https://developer.hashicorp.com/terraform/install)")
+            runner.require_program(self.binary, hint=TERRAFORM_INSTALL_HINT)
             data = json.loads(self._run("version", ["-json"]).stdout)
             version = str(data.get("terraform_version", "0"))
             parts = tuple(int(p) for p in re.findall(r"\d+", version)[:2])
-            if parts < MIN_VERSION:
+            if parts < TERRAFORM_MIN_VERSION:
                 raise ToolError(
                     "terraform", [self.binary, "version"], 0,
-                    message=f"terraform {version} is too old; cocusctl needs >= {'.'.join(map(str, MIN_VERSION))}",
+                    message=f"terraform {version} is too old; cocusctl needs >= {'.'.join(map(str, TERRAFORM_MIN_VERSION))}",
                 )
             self._version = version
         return self._version

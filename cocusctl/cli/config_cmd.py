@@ -1,4 +1,4 @@
-"""`cocusctl config show|schema`."""
+"""`cocusctl config show|check|schema`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import typer
 
 from cocusctl.cli.context import get_context
 from cocusctl.cli.options import EnvOption, OutputOption, output_value
-from cocusctl.cli.views.config import config_view
+from cocusctl.cli.views.config import config_view, contract_view
 
 app = typer.Typer(help="Inspect the resolved configuration.", no_args_is_help=True, rich_markup_mode=None)
 
@@ -24,6 +24,30 @@ def show(ctx: typer.Context, env: EnvOption = None, output: OutputOption = None)
         return describe_config(app_ctx.loaded, app_ctx.env_name)
 
     app_ctx.run("config show", action, config_view)
+
+
+@app.command("check")
+def check(ctx: typer.Context, env: EnvOption = None, output: OutputOption = None) -> None:
+    """Check every environment (or only --env) against the settings the service publishes.
+
+    Every variable a revision is given must be one the service reads, of its type, secrets from Secret
+    Manager; every required one must be given. Exit 0 when they agree, 2 naming each environment and field.
+    """
+    app_ctx = get_context(ctx, env=env, output=output_value(output))
+
+    def action() -> object:
+        from cocusctl.core.contract import check_contract
+        from cocusctl.core.errors import ConfigError
+
+        loaded = app_ctx.loaded
+        names = [app_ctx.env_name] if app_ctx.env_name else list(loaded.config.environments)
+        report = check_contract(loaded, [loaded.environment(name) for name in names])
+        if not report.ok:
+            raise ConfigError(f"{len(report.problems)} setting(s) disagree with what the service reads: "
+                              f"{report.problems[0]}", result=report)
+        return report
+
+    app_ctx.run("config check", action, contract_view)
 
 
 @app.command("schema")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
-from cocusctl.cli.output import Renderer, RichReporter, View, make_console
+from cocusctl.cli.output import Renderer, RichReporter, View, interactive, make_console
 from cocusctl.core.errors import CocusError, ExitCode
 
 if TYPE_CHECKING:
@@ -20,6 +19,7 @@ if TYPE_CHECKING:
 
     from cocusctl.adapters import Adapters
     from cocusctl.core.config import Environment, LoadedConfig
+    from cocusctl.core.release.target import ReleaseTarget
 
 T = TypeVar("T")
 
@@ -65,11 +65,17 @@ class AppContext:
 
         return Adapters(self.loaded)
 
+    def release_target(self, environment: Environment) -> ReleaseTarget:
+        """The environment's deploy target (Cloud Run, GKE…), built on this context's adapters and reporter."""
+        from cocusctl.core.release.target import release_target
+
+        return release_target(environment, self.adapters, self.reporter)
+
     def confirm(self, question: str) -> bool:
         """Ask before a change; `--yes` answers for CI. With no TTY and no --yes, refuse."""
         if self.assume_yes:
             return True
-        if not self.stderr.is_terminal or os.environ.get("CI"):
+        if not interactive(self.stderr):
             from cocusctl.core.errors import UsageError
 
             raise UsageError(f"{question} needs confirmation", hint="pass --yes to confirm non-interactively")

@@ -7,13 +7,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cocusctl.cli.context import AppContext, get_context
+from cocusctl.cli.context import get_context
 from cocusctl.cli.options import EnvOption, OutputOption, YesOption, output_value
-from cocusctl.cli.views.cloudrun import deploy_view
+from cocusctl.cli.views.release import deploy_view
 
 if TYPE_CHECKING:
-    from cocusctl.core.cloudrun.model import DeployResult
-    from cocusctl.core.config import Environment
+    from cocusctl.core.release.results import DeployResult
 
 
 class TargetChoice(str, Enum):
@@ -26,32 +25,6 @@ class StrategyChoice(str, Enum):
     canary = "canary"
 
 
-def cloudrun_environment(app_ctx: AppContext, target: str | None = None) -> tuple[Environment, str]:
-    """The environment (checked to target Cloud Run) and its service name."""
-    from cocusctl.core.errors import NotAvailableError, UsageError
-
-    environment = app_ctx.environment()
-    if target is not None and target != environment.target:
-        raise UsageError(f"--target {target} does not match environment {environment.name!r}, "
-                         f"which targets {environment.target}")
-    if environment.target != "cloudrun":
-        raise NotAvailableError(f"this command is not available for target {environment.target} yet")
-    service = environment.settings.cloudrun.service or app_ctx.loaded.config.service.name
-    return environment, service
-
-
-def infra_phase(app_ctx: AppContext, environment: Environment, image: str | None, skip: bool) -> str:
-    """Run the infra phase (Terraform) before the release phase; returns a one-line summary."""
-    from cocusctl.core.infra import describe_counts, run_infra_phase
-
-    infra = run_infra_phase(app_ctx.loaded, environment, app_ctx.reporter, app_ctx.confirm,
-                            app_ctx.adapters.terraform, image=image, skip=skip)
-    if infra.skipped:
-        return f"skipped ({infra.reason})"
-    counts = describe_counts(infra.plan) if infra.plan is not None else "no changes"
-    return f"applied: {counts}" if infra.applied else "up to date"
-
-
 def deploy_command(
     ctx: typer.Context,
     env: EnvOption = None,
@@ -60,11 +33,11 @@ def deploy_command(
     ] = None,
     image: Annotated[
         str | None,
-        typer.Option("--image", help="REGISTRY/REPO@sha256:DIGEST (default: the last pushed build)."),
+        typer.Option("--image", help="REGISTRY/REPO@sha256:DIGEST (default: the last build for this environment)."),
     ] = None,
     strategy: Annotated[
         StrategyChoice | None,
-        typer.Option("--strategy", help="all, or canary steps from config (default: cloudrun.strategy)."),
+        typer.Option("--strategy", help="all, or canary steps from config (default: release.strategy)."),
     ] = None,
     skip_infra: Annotated[
         bool, typer.Option("--skip-infra", help="Skip the infra phase (Terraform render, plan, apply).")
@@ -82,27 +55,13 @@ def deploy_command(
         app_ctx.assume_yes = True
 
     def action() -> DeployResult:
-        from cocusctl.core.cloudrun.deploy import Deployer, DeployPlan
-        from cocusctl.core.cloudrun.images import image_from_last_build, parse_image_ref
+        from cocusctl.core.release.deploy import deploy
+        from cocusctl.core.release.target import check_target
 
-        ref = parse_image_ref(image) if image is not None else None
-        environment, service = cloudrun_environment(app_ctx, target.value if target else None)
-        if ref is None:
-            out_dir = app_ctx.loaded.resolve_path(app_ctx.loaded.config.output_dir)
-            ref = image_from_last_build(out_dir / "last-build.json")
-        plan = DeployPlan.from_settings(environment.name, service, ref, environment.settings.cloudrun,
-                                        strategy=strategy.value if strategy else None)
-        infra = infra_phase(app_ctx, environment, ref.ref, skip_infra)
-        api = app_ctx.adapters.cloudrun(environment)
-        analyzer = None
-        if plan.strategy == "canary":
-            from cocusctl.core.cloudrun.canary import canary_analyzer
-
-            analyzer = canary_analyzer(environment.settings.analysis, api, namespace=environment.settings.project,
-                                       service=service, prometheus=app_ctx.adapters.prometheus,
-                                       reporter=app_ctx.reporter)
-        result = Deployer(api, app_ctx.reporter, analyzer=analyzer).deploy(plan)
-        result.infra = infra
-        return result
+        environment = app_ctx.environment()
+        check_target(environment, target.value if target else None)
+        return deploy(app_ctx.loaded, environment, app_ctx.release_target, app_ctx.reporter, app_ctx.confirm,
+                      app_ctx.adapters.terraform, image=image, strategy=strategy.value if strategy else None,
+                      skip_infra=skip_infra)
 
     app_ctx.run("deploy", action, deploy_view)

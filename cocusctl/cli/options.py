@@ -21,6 +21,10 @@ OutputOption = Annotated[
     OutputFormat | None,
     typer.Option("--output", "-o", envvar="COCUSCTL_OUTPUT", help="human or json (versioned envelope on stdout)."),
 ]
+# `render` and `plan`: only the image of a service Terraform creates (release-owned afterwards).
+InitialImageOption = Annotated[
+    str | None, typer.Option("--image", help="Image for a service Terraform creates (deploy owns it after).")
+]
 YesOption = Annotated[
     bool, typer.Option("--yes", "-y", envvar="COCUSCTL_YES", help="Answer yes to confirmations (for CI).")
 ]

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cocusctl.core.ci import in_ci
 from cocusctl.core.errors import CocusError, ExitCode
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ def make_console(*, stderr: bool, no_color: bool) -> Console:
 
 
 def interactive(console: Console) -> bool:
-    return console.is_terminal and not os.environ.get("CI")
+    return console.is_terminal and not in_ci()
 
 
 LIVE_LINES = 5

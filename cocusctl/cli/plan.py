@@ -5,8 +5,7 @@ from __future__ import annotations
 import typer
 
 from cocusctl.cli.context import get_context
-from cocusctl.cli.options import EnvOption, OutputOption, output_value
-from cocusctl.cli.render import InitialImageOption
+from cocusctl.cli.options import EnvOption, InitialImageOption, OutputOption, output_value
 from cocusctl.cli.views.infra import plan_view
 
 

@@ -8,10 +8,10 @@ import typer
 
 from cocusctl.cli.context import get_context
 from cocusctl.cli.options import OutputOption, YesOption, output_value
-from cocusctl.cli.views.cloudrun import promote_view
+from cocusctl.cli.views.release import promote_view
 
 if TYPE_CHECKING:
-    from cocusctl.core.cloudrun.model import PromoteResult
+    from cocusctl.core.release.results import PromoteResult
 
 
 def promote_command(
@@ -34,34 +34,11 @@ def promote_command(
         app_ctx.assume_yes = True
 
     def action() -> PromoteResult:
-        from cocusctl.cli.deploy import cloudrun_environment, infra_phase
-        from cocusctl.core.cloudrun.deploy import DeployPlan
-        from cocusctl.core.cloudrun.images import parse_image_ref
-        from cocusctl.core.cloudrun.operations import promote
-        from cocusctl.core.errors import UsageError
+        from cocusctl.core.release.promote import promote_environments
 
-        if source == dest:
-            raise UsageError("--from and --to name the same environment")
-        app_ctx.env_name = source
-        env_a, service_a = cloudrun_environment(app_ctx)
-        app_ctx.env_name = dest
-        env_b, service_b = cloudrun_environment(app_ctx)
-        settings_b = env_b.settings.cloudrun
-        # Like deploy: B's infrastructure first (Terraform creates a missing service with its bootstrap image).
-        infra = infra_phase(app_ctx, env_b, None, skip_infra)
-        result = promote(
-            api_a=app_ctx.adapters.cloudrun(env_a),
-            api_b=app_ctx.adapters.cloudrun(env_b),
-            reporter=app_ctx.reporter,
-            env_a=env_a.name,
-            env_b=env_b.name,
-            service_a=service_a,
-            copier=app_ctx.adapters.registry(env_a.registry),
-            registry_b=env_b.registry,
-            make_plan=lambda ref: DeployPlan.from_settings(env_b.name, service_b, parse_image_ref(ref), settings_b),
-            revision=revision,
-        )
-        result.deploy.infra = infra
-        return result
+        env_a, env_b = app_ctx.environment(source), app_ctx.environment(dest)
+        return promote_environments(app_ctx.loaded, env_a, env_b, app_ctx.release_target,
+                                    app_ctx.adapters.registry(env_a.registry), app_ctx.reporter, app_ctx.confirm,
+                                    app_ctx.adapters.terraform, revision=revision, skip_infra=skip_infra)
 
     app_ctx.run("promote", action, promote_view)

@@ -8,13 +8,8 @@ from typing import Annotated
 import typer
 
 from cocusctl.cli.context import get_context
-from cocusctl.cli.options import EnvOption, OutputOption, output_value
+from cocusctl.cli.options import EnvOption, InitialImageOption, OutputOption, output_value
 from cocusctl.cli.views.infra import render_view
-
-# Shared with `cocusctl plan`: only the image of a service Terraform creates (release-owned afterwards).
-InitialImageOption = Annotated[
-    str | None, typer.Option("--image", help="Image for a service Terraform creates (deploy owns it after).")
-]
 
 
 def render_command(

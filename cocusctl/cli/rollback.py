@@ -8,10 +8,10 @@ import typer
 
 from cocusctl.cli.context import get_context
 from cocusctl.cli.options import EnvOption, OutputOption, output_value
-from cocusctl.cli.views.cloudrun import traffic_view
+from cocusctl.cli.views.release import traffic_view
 
 if TYPE_CHECKING:
-    from cocusctl.core.cloudrun.model import TrafficResult
+    from cocusctl.core.release.results import TrafficResult
 
 
 def rollback_command(
@@ -24,11 +24,6 @@ def rollback_command(
     app_ctx = get_context(ctx, env=env, output=output_value(output))
 
     def action() -> TrafficResult:
-        from cocusctl.cli.deploy import cloudrun_environment
-        from cocusctl.core.cloudrun.operations import rollback
-
-        environment, service = cloudrun_environment(app_ctx)
-        api = app_ctx.adapters.cloudrun(environment)
-        return rollback(api, app_ctx.reporter, environment.name, service, to)
+        return app_ctx.release_target(app_ctx.environment()).rollback(to)
 
     app_ctx.run("rollback", action, traffic_view)

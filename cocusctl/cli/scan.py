@@ -41,7 +41,7 @@ def scan_command(
 
         if (image is None) == (from_report is None):
             raise UsageError("give exactly one of IMAGE or --from-report TRIVY_JSON")
-        from cocusctl.core.build import gate_saved_report, scan_local_image
+        from cocusctl.core.image_scan import gate_saved_report, scan_local_image
 
         environment = app_ctx.environment()
         if from_report is not None:

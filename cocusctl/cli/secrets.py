@@ -17,7 +17,8 @@ app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
 @app.callback()
 def secrets_group() -> None:
-    """Secret Manager values (Terraform creates the secrets empty; values never pass through Terraform)."""
+    """Secret values: Secret Manager on GCP (Terraform creates the secrets empty), the local secret store for
+    environments on this machine. Values never pass through Terraform, a config file or the command line."""
 
 
 def _read_value(from_file: Path | None) -> bytes:
@@ -38,7 +39,7 @@ def _read_value(from_file: Path | None) -> bytes:
 @app.command("set")
 def set_command(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Secret id, as declared in infra.secrets.")],
+    name: Annotated[str, typer.Argument(help="Secret id, as referenced in revision.secrets.")],
     env: EnvOption = None,
     from_file: Annotated[
         Path | None, typer.Option("--from-file", help="Read the value from this file (byte for byte).")
@@ -46,23 +47,18 @@ def set_command(
     output: OutputOption = None,
 ) -> None:
     """Add a new version to a secret: the value is read from stdin (one trailing newline dropped), --from-file,
-    or a hidden prompt; never from the command line. Prints the new version number to pin in
-    infra.secrets[].version. Exit codes: 0 added; 2 bad input; 5 Secret Manager refused or unreachable.
+    or a hidden prompt; never from the command line. Prints the version number to pin in
+    revision.secrets.ENV.version. Local environments write the local secret store (COCUS_SECRETS_FILE,
+    mode 0600), which the emulator reads. Exit codes: 0 added; 2 bad input; 5 Secret Manager refused or
+    unreachable.
     """
     app_ctx = get_context(ctx, env=env, output=output_value(output))
 
     def action() -> object:
-        from cocusctl.adapters.secret_manager import SecretManager
         from cocusctl.core.secrets import set_secret
 
         environment = app_ctx.environment()
         value = _read_value(from_file)
-        return set_secret(
-            environment,
-            name,
-            value,
-            app_ctx.reporter,
-            lambda e: SecretManager(e.settings.project, endpoint=e.settings.infra.secret_manager_endpoint),
-        )
+        return set_secret(environment, name, value, app_ctx.reporter, app_ctx.adapters.secrets)
 
     app_ctx.run("secrets set", action, secret_view)

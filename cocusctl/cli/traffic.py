@@ -8,10 +8,10 @@ import typer
 
 from cocusctl.cli.context import get_context
 from cocusctl.cli.options import EnvOption, OutputOption, output_value
-from cocusctl.cli.views.cloudrun import traffic_view
+from cocusctl.cli.views.release import traffic_view
 
 if TYPE_CHECKING:
-    from cocusctl.core.cloudrun.model import TrafficResult
+    from cocusctl.core.release.results import TrafficResult
 
 
 def split_traffic_command(
@@ -27,15 +27,11 @@ def split_traffic_command(
     app_ctx = get_context(ctx, env=env, output=output_value(output))
 
     def action() -> TrafficResult:
-        from cocusctl.cli.deploy import cloudrun_environment
         from cocusctl.core.cloudrun import traffic as tr
-        from cocusctl.core.cloudrun.operations import split_traffic
 
         if assignments and not to_latest:
             tr.parse_assignments(list(assignments))  # bad input fails before any config or API work
-        environment, service = cloudrun_environment(app_ctx)
-        api = app_ctx.adapters.cloudrun(environment)
-        return split_traffic(api, app_ctx.reporter, environment.name, service, list(assignments or []),
-                             to_latest=to_latest)
+        target = app_ctx.release_target(app_ctx.environment())
+        return target.split_traffic(list(assignments or []), to_latest=to_latest)
 
     app_ctx.run("split-traffic", action, traffic_view)

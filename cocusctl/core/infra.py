@@ -7,6 +7,7 @@ release phase. Terraform is reached only through the `TerraformRunner` protocol,
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
 
+from cocusctl.core.assets import asset
 from cocusctl.core.config import Environment, LoadedConfig
 from cocusctl.core.errors import UsageError
 from cocusctl.core.render import (
@@ -30,6 +32,10 @@ from cocusctl.core.reporting import Reporter, tool_log
 Action = Literal["create", "update", "replace", "delete", "read", "no-op"]
 CHANGE_ACTIONS: tuple[Action, ...] = ("create", "update", "replace", "delete")
 PLAN_FILE = "tfplan"
+# The oldest terraform the modules accept (their `required_version`): validations that refer to other
+# variables need 1.9. The adapter checks it before any work; doctor and the set-up scripts name it.
+TERRAFORM_MIN_VERSION = (1, 9)
+TERRAFORM_INSTALL_HINT = f"install Terraform >= {'.'.join(map(str, TERRAFORM_MIN_VERSION))}"
 
 
 class TerraformRunner(Protocol):
@@ -136,11 +142,16 @@ def summarize_plan(
 
 
 # --- running it --------------------------------------------------------------------------------------------
+# Where cocusctl's own Terraform modules are copied for a run (under the environment's work dir).
+STAGED_MODULES = "modules"
+
+
 @dataclass(frozen=True)
 class InfraPaths:
-    root_module: Path
+    root_module: Path  # where terraform runs (-chdir)
     render_dir: Path
     work_dir: Path
+    bundled: bool = False  # cocusctl's own modules: staged into the work dir before each run
 
     @property
     def data_dir(self) -> Path:
@@ -160,11 +171,28 @@ class InfraPaths:
 
 
 def infra_paths(loaded: LoadedConfig, environment: Environment) -> InfraPaths:
-    return InfraPaths(
-        root_module=root_module(loaded, environment),
-        render_dir=default_out_dir(loaded, environment),
-        work_dir=terraform_work_dir(loaded, environment),
-    )
+    source = root_module(loaded, environment)
+    work_dir = terraform_work_dir(loaded, environment)
+    if environment.settings.infra.root_module is not None:
+        return InfraPaths(source, default_out_dir(loaded, environment), work_dir)
+    return InfraPaths(work_dir / STAGED_MODULES / environment.target, default_out_dir(loaded, environment), work_dir,
+                      bundled=True)
+
+
+def stage_modules(paths: InfraPaths) -> None:
+    """Copy cocusctl's Terraform modules (links resolved) into the work dir: terraform writes its
+    `.terraform.lock.hcl` into the root module, which must not be the installed package. The lock files
+    of earlier runs are kept; everything else is replaced, so a module removed upstream cannot linger."""
+    if not paths.bundled:
+        return
+    staged = paths.work_dir / STAGED_MODULES
+    locks = {p.relative_to(staged): p.read_bytes() for p in staged.rglob(".terraform.lock.hcl")} \
+        if staged.is_dir() else {}
+    shutil.rmtree(staged, ignore_errors=True)
+    shutil.copytree(asset("terraform"), staged, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+    for relative, data in locks.items():
+        if (staged / relative).parent.is_dir():
+            (staged / relative).write_bytes(data)
 
 
 def terraform_for(
@@ -186,6 +214,7 @@ def plan_environment(
     require_infrastructure(environment)
     tf, paths = terraform_for(loaded, environment, terraform_factory)
     version = tf.version()
+    stage_modules(paths)
     reporter.step(f"Rendering Terraform inputs for {environment.name}")
     rendered = render_environment(loaded, environment, image=image)
     for item in rendered.files:
@@ -213,7 +242,16 @@ def plan_environment(
     return summary, tf, paths
 
 
+def describe_counts(summary: PlanSummary) -> str:
+    parts = [f"{n} to {a}" for a, n in summary.counts.items() if n]
+    if summary.output_changes and not parts:
+        parts.append(f"{len(summary.output_changes)} output(s) to change")
+    return ", ".join(parts) or "no changes"
+
+
 class InfraResult(BaseModel):
+    """What the infra phase of a deploy did: skipped (why), or the plan and whether it was applied."""
+
     environment: str
     skipped: bool = False
     reason: str | None = None
@@ -221,12 +259,12 @@ class InfraResult(BaseModel):
     applied: bool = False
     outputs: dict[str, Any] = {}
 
-
-def describe_counts(summary: PlanSummary) -> str:
-    parts = [f"{n} to {a}" for a, n in summary.counts.items() if n]
-    if summary.output_changes and not parts:
-        parts.append(f"{len(summary.output_changes)} output(s) to change")
-    return ", ".join(parts) or "no changes"
+    def describe(self) -> str:
+        if self.skipped:
+            return f"skipped ({self.reason})"
+        if self.applied and self.plan is not None:
+            return f"applied: {describe_counts(self.plan)}"
+        return "up to date"
 
 
 def run_infra_phase(

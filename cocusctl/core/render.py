@@ -15,24 +15,21 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from cocusctl.core.assets import asset
+from cocusctl.core.contract import require_contract
 from cocusctl.core.errors import UsageError
 from cocusctl.core.files import FileStatus, sync_file
 
 if TYPE_CHECKING:
     import jinja2
 
-    from cocusctl.core.config import Environment, LoadedConfig
+    from cocusctl.core.config import Environment, LoadedConfig, RevisionSettings
 
-# cocusctl's own platform assets live beside the package in the checkout.
-PROJECT_DIR = Path(__file__).resolve().parents[2]
-TEMPLATES_DIR = PROJECT_DIR / "templates"
-TERRAFORM_DIR = PROJECT_DIR / "terraform"
 # The image Terraform uses only when it first CREATES a Cloud Run service (deploy owns the image after).
 BOOTSTRAP_IMAGE = "us-docker.pkg.dev/cloudrun/container/hello"
 
 TFVARS_FILE = "terraform.tfvars"
 BACKEND_FILE = "backend.hcl"
-
 
 
 class RenderedFile(BaseModel):
@@ -100,13 +97,13 @@ WORKFLOW_SYNTAX: dict[str, Any] = {
 
 
 @cache
-def jinja_environment(templates_dir: Path = TEMPLATES_DIR, *, workflow_syntax: bool = False) -> jinja2.Environment:
+def jinja_environment(templates_dir: Path | None = None, *, workflow_syntax: bool = False) -> jinja2.Environment:
     """The one Jinja environment: StrictUndefined, no autoescape (HCL and YAML, not HTML), `hcl` and `yaml`
     filters; `workflow_syntax` swaps the delimiters for templates whose output uses `{{ }}` itself."""
     import jinja2
 
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir)),
+        loader=jinja2.FileSystemLoader(str(templates_dir or asset("templates"))),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
@@ -146,7 +143,7 @@ def terraform_work_dir(loaded: LoadedConfig, environment: Environment) -> Path:
 
 def root_module(loaded: LoadedConfig, environment: Environment) -> Path:
     override = environment.settings.infra.root_module
-    path = loaded.resolve_path(override) if override is not None else TERRAFORM_DIR / environment.target
+    path = loaded.resolve_path(override) if override is not None else asset("terraform") / environment.target
     if not path.is_dir():
         raise UsageError(f"Terraform root module {path} does not exist", hint="check infra.root_module")
     return path.resolve()
@@ -170,7 +167,7 @@ def render_context(loaded: LoadedConfig, environment: Environment, *, image: str
 
     settings = environment.settings
     infra = settings.infra
-    service_name = settings.cloudrun.service or loaded.config.service.name
+    service_name = environment.service_name
     state = infra.state
     state_data: dict[str, Any] = {"backend": state.backend}
     if state.backend == "gcs":
@@ -194,7 +191,17 @@ def render_context(loaded: LoadedConfig, environment: Environment, *, image: str
         "state": state_data,
         "infra": infra.model_dump(mode="json", exclude={"root_module", "state", "lock_timeout_s"}),
         "ci": ci_identity_inputs(loaded, environment, state_data),
+        "revision": revision_inputs(settings.revision),
     }
+
+
+def revision_inputs(revision: RevisionSettings) -> dict[str, Any]:
+    """The revision model as Terraform takes it: secrets as a list of {name, env, version}, by env name."""
+    data = revision.model_dump(mode="json", exclude={"secrets"})
+    data["env"] = dict(sorted(revision.env.items()))
+    data["secrets"] = [{"name": ref.secret, "env": env, "version": ref.version}
+                       for env, ref in sorted(revision.secrets.items())]
+    return data
 
 
 def templates_for(environment: Environment) -> dict[str, str]:
@@ -210,16 +217,17 @@ def render_files(
     environment: Environment,
     *,
     image: str | None = None,
-    templates_dir: Path = TEMPLATES_DIR,
+    templates_dir: Path | None = None,
 ) -> dict[str, tuple[str, str]]:
     """Render every template of the environment in memory: file name -> (template, text)."""
     require_infrastructure(environment)
+    require_contract(loaded, environment)
     context = render_context(loaded, environment, image=image)
     return render_templates(templates_dir, templates_for(environment), context)
 
 
 def render_templates(
-    templates_dir: Path, templates: dict[str, str], context: dict[str, Any], *, workflow_syntax: bool = False
+    templates_dir: Path | None, templates: dict[str, str], context: dict[str, Any], *, workflow_syntax: bool = False
 ) -> dict[str, tuple[str, str]]:
     """Output name -> (template, text); a missing template or value is a UsageError naming it."""
     import jinja2
@@ -230,7 +238,7 @@ def render_templates(
         try:
             rendered[name] = (template, env.get_template(template).render(context))
         except jinja2.TemplateNotFound as exc:
-            raise UsageError(f"template {exc.name} not found under {templates_dir}") from exc
+            raise UsageError(f"template {exc.name} not found under {templates_dir or asset('templates')}") from exc
         except jinja2.UndefinedError as exc:
             raise UsageError(f"template {template}: {exc.message}") from exc
     return rendered
@@ -243,7 +251,7 @@ def render_environment(
     out_dir: Path | None = None,
     image: str | None = None,
     check: bool = False,
-    templates_dir: Path = TEMPLATES_DIR,
+    templates_dir: Path | None = None,
 ) -> RenderResult:
     """Write the rendered files (or, with `check`, only compare them with what is on disk)."""
     rendered = render_files(loaded, environment, image=image, templates_dir=templates_dir)

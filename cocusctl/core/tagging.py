@@ -13,10 +13,11 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from cocusctl.core.errors import NotAvailableError, ToolError, UsageError
+from cocusctl.core.images import TAG
 from cocusctl.core.runner import run, which
 
 # Docker's tag grammar: up to 128 characters of [A-Za-z0-9_.-], not starting with '.' or '-'.
-TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+TAG_PATTERN = re.compile(rf"^{TAG}$")
 
 
 @dataclass(frozen=True)

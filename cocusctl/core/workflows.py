@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from cocusctl.core.config import Environment, LoadedConfig
 from cocusctl.core.errors import UsageError
-from cocusctl.core.render import TEMPLATES_DIR, RenderedFile, render_templates, write_rendered
+from cocusctl.core.render import RenderedFile, render_templates, write_rendered
 
 Provider = Literal["github"]
 PROVIDERS: tuple[Provider, ...] = ("github",)
@@ -118,7 +118,7 @@ def workflow_context(loaded: LoadedConfig) -> dict[str, Any]:
 
 
 def render_workflows(
-    loaded: LoadedConfig, provider: Provider = "github", *, templates_dir: Path = TEMPLATES_DIR
+    loaded: LoadedConfig, provider: Provider = "github", *, templates_dir: Path | None = None
 ) -> dict[str, tuple[str, str]]:
     """Render the provider's workflows in memory: relative path -> (template, text). Without `ci.release`
     there is nothing to release, and only the CI workflow is written."""
@@ -139,7 +139,7 @@ def write_workflows(
     *,
     out_dir: Path | None = None,
     check: bool = False,
-    templates_dir: Path = TEMPLATES_DIR,
+    templates_dir: Path | None = None,
 ) -> CiRenderResult:
     """Write the workflows under `out_dir` (default: the folder of cocus.yaml), or with `check` only compare."""
     rendered = render_workflows(loaded, provider, templates_dir=templates_dir)

@@ -145,9 +145,6 @@ class Controller:
     def _public(resource: Json) -> Json:
         return {k: v for k, v in resource.items() if not k.startswith("_")}
 
-    def public_operation(self, op: Json) -> Json:
-        return self._public(op)
-
     def get_operation(self, name: str) -> Json:
         op = self.state.operations.get(name)
         if op is None:
@@ -651,7 +648,7 @@ class Controller:
         self.store.save()
 
     async def _start_and_probe(self, full: str, rev: Json, rt: RevisionRuntime) -> int:
-        service_id = full.split("/")[5]
+        project, service_id = full.split("/")[1], full.split("/")[5]
         rev_id = full.rsplit("/", 1)[1]
         container = (rev.get("containers") or [{}])[0]
         if rt.container_id:
@@ -660,7 +657,8 @@ class Controller:
         port = free_port()
         try:
             rt.container_id = await asyncio.to_thread(
-                self.runtime.start, service_id=service_id, revision_id=rev_id, revision=rev, port=port
+                self.runtime.start, project=project, service_id=service_id, revision_id=rev_id, revision=rev,
+                port=port
             )
         except ContainerStartError as exc:
             reason = R.REASON_CONTAINER_MISSING if exc.missing_image else R.REASON_REVISION_FAILED

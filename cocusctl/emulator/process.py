@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from cocusctl.core import daemons
+from cocusctl.core import daemons, local_secrets
 from cocusctl.core.errors import NotAvailableError, OperationTimeout, UsageError
 
 DEFAULT_PORT = 9280
@@ -35,6 +35,7 @@ class EmulatorInfo:
     port: int
     state_dir: str
     log_file: str
+    secrets_file: str  # the local secret store it resolves Secret Manager references from
 
 
 class EmulatorResult(BaseModel):
@@ -48,11 +49,12 @@ class EmulatorResult(BaseModel):
     pid: int | None = None
     state_dir: str | None = None
     log_file: str | None = None
+    secrets_file: str | None = None
 
     @classmethod
     def of(cls, info: EmulatorInfo, *, started: bool = False) -> EmulatorResult:
         return cls(running=True, started=started, endpoint=info.endpoint, port=info.port, pid=info.pid,
-                   state_dir=info.state_dir, log_file=info.log_file)
+                   state_dir=info.state_dir, log_file=info.log_file, secrets_file=info.secrets_file)
 
 
 def _paths(home: Path) -> tuple[Path, Path, Path, Path]:
@@ -83,7 +85,8 @@ def status(home: Path | None = None) -> EmulatorInfo | None:
         return None
     if not _is_ours(pid, state_dir) or not _healthy(info["endpoint"]):
         return None
-    return EmulatorInfo(pid, info["endpoint"], int(info["port"]), str(state_dir), str(log_file))
+    return EmulatorInfo(pid, info["endpoint"], int(info["port"]), str(state_dir), str(log_file),
+                        str(info.get("secrets_file", "")))
 
 
 def start(
@@ -111,7 +114,7 @@ def start(
     with open(log_file, "ab") as log:
         proc = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "cocusctl.emulator", "--port", str(port), "--state-dir", str(state_dir),
-             "--info-file", str(info_file)],
+             "--info-file", str(info_file), "--secrets-file", str(local_secrets.default_path().resolve())],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )
     pid_file.write_text(str(proc.pid))

@@ -11,6 +11,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from cocusctl.core.local_secrets import LocalSecretStore, SecretNotFound
+
 from .resources import Json, memory_bytes, nano_cpus
 
 LABEL_INSTANCE = "cocus.emulator.instance"
@@ -40,12 +42,13 @@ def free_port() -> int:
 class DockerRuntime:
     """Thin, synchronous wrapper over the docker SDK (the emulator calls it from worker threads)."""
 
-    def __init__(self, instance_id: str) -> None:
+    def __init__(self, instance_id: str, secrets: LocalSecretStore) -> None:
         import docker  # heavy SDK, imported lazily
 
         self._docker = docker
         self.client = docker.from_env(timeout=120)
         self.instance_id = instance_id
+        self.secrets = secrets
         self._pull_lock = threading.Lock()
 
     def _ensure_image(self, image: str) -> None:
@@ -63,18 +66,28 @@ class DockerRuntime:
                     f"Image '{image}' not found: {exc.explanation or exc}", missing_image=True
                 ) from None
 
-    def start(self, *, service_id: str, revision_id: str, revision: Json, port: int) -> str:
+    def _secret_env(self, project: str, index: int, item: Json) -> str:
+        """A `secretKeyRef` resolved from the local secret store; a missing one fails the revision as on GCP."""
+        ref = (item.get("valueSource") or {}).get("secretKeyRef") or {}
+        try:
+            value = self.secrets.access(project, str(ref.get("secret", "")), str(ref.get("version") or "latest"))
+        except SecretNotFound as exc:
+            raise ContainerStartError(
+                f"spec.template.spec.containers[0].env[{index}].value_from.secret_key_ref.name: {exc}"
+            ) from None
+        return value.decode("utf-8", "replace")
+
+    def start(self, *, project: str, service_id: str, revision_id: str, revision: Json, port: int) -> str:
         containers = revision.get("containers") or [{}]
         spec = containers[0]
         image = spec.get("image", "")
-        self._ensure_image(image)
         env: dict[str, str] = {}
-        for item in spec.get("env", []):
+        for index, item in enumerate(spec.get("env", [])):
             if "value" in item:
                 env[item["name"]] = item["value"]
             elif item.get("valueSource"):
-                # Secret Manager is not available locally; the variable is visible but empty.
-                env[item["name"]] = ""
+                env[item["name"]] = self._secret_env(project, index, item)
+        self._ensure_image(image)
         env.update({
             "PORT": str(port),
             "K_SERVICE": service_id,

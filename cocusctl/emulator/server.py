@@ -12,6 +12,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from cocusctl.core import local_secrets
+from cocusctl.core.local_secrets import LocalSecretStore
+
 from .api import build_app
 from .controller import Controller
 from .runtime import DockerRuntime
@@ -24,9 +27,10 @@ def instance_id(state_dir: Path) -> str:
     return hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()[:16]
 
 
-async def serve(port: int, state_dir: Path, info_file: Path | None = None) -> None:
+async def serve(port: int, state_dir: Path, info_file: Path | None = None, secrets_file: Path | None = None) -> None:
     state_dir.mkdir(parents=True, exist_ok=True)
-    runtime = DockerRuntime(instance_id(state_dir))
+    secrets = LocalSecretStore(secrets_file or local_secrets.default_path())
+    runtime = DockerRuntime(instance_id(state_dir), secrets)
     ctl = Controller(store=Store(state_dir), runtime=runtime)
     app = build_app(ctl)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -46,7 +50,7 @@ async def serve(port: int, state_dir: Path, info_file: Path | None = None) -> No
         if info_file is not None:
             tmp = info_file.with_suffix(".tmp")
             tmp.write_text(json.dumps({"pid": os.getpid(), "endpoint": endpoint, "port": bound,
-                                       "state_dir": str(state_dir)}))
+                                       "state_dir": str(state_dir), "secrets_file": str(secrets.path)}))
             os.replace(tmp, info_file)
         logging.getLogger("cocusctl.emulator").info("serving the Cloud Run Admin API v2 on %s", endpoint)
         await stop.wait()

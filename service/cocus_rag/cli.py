@@ -1,4 +1,4 @@
-"""``python -m cocus_rag`` / ``cocus-rag``: serve, build-index, distill, healthcheck."""
+"""``python -m cocus_rag`` / ``cocus-rag``: serve, build-index, distill, settings-schema."""
 
 from __future__ import annotations
 
@@ -14,9 +14,13 @@ from .buildcli import fail as _fail
 def cmd_serve(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from .config import ConfigError, get_settings
+    from .config import ConfigError, get_settings, unknown_variables
     from .logs import configure_logging
 
+    unknown = unknown_variables(os.environ)
+    if unknown:
+        return _fail(f"unknown setting {', '.join(unknown)}: this service does not read it "
+                     "(`python -m cocus_rag settings-schema` lists what it reads)")
     try:
         settings = get_settings()
         if args.port is not None:
@@ -33,8 +37,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .loader import start_background_load
 
     # COCUS_PRELOAD=false loads the index after the framework imports instead (for comparison).
-    preload = (start_background_load(settings.model_dir, settings.index_dir)
-               if os.environ.get("COCUS_PRELOAD", "true").lower() != "false" else None)
+    preload = start_background_load(settings.model_dir, settings.index_dir) if settings.preload else None
     import uvicorn
 
     from .main import create_app
@@ -54,15 +57,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_healthcheck(args: argparse.Namespace) -> int:
-    import urllib.request
+def cmd_settings_schema(args: argparse.Namespace) -> int:
+    import json
 
-    port = args.port or int(os.environ.get("PORT", "8080"))
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{args.path}", timeout=args.timeout) as resp:
-            return 0 if resp.status == 200 else 1
-    except Exception:  # noqa: BLE001 - any failure is "unhealthy"
-        return 1
+    from .config import settings_schema
+
+    print(json.dumps(settings_schema(), indent=2))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,11 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=None, help="port (default $PORT or 8080)")
     s.set_defaults(func=cmd_serve)
     add_build_commands(sub)
-    h = sub.add_parser("healthcheck", help="exit 0 when GET /healthz on 127.0.0.1 answers 200")
-    h.add_argument("--port", type=int, default=None)
-    h.add_argument("--path", default="/healthz")
-    h.add_argument("--timeout", type=float, default=2.0)
-    h.set_defaults(func=cmd_healthcheck)
+    sub.add_parser("settings-schema", help="print the settings this service reads (JSON)").set_defaults(
+        func=cmd_settings_schema)
     return p
 
 

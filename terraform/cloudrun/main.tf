@@ -56,6 +56,9 @@ module "service" {
   cpu                   = var.cpu
   memory                = var.memory
   concurrency           = var.concurrency
+  timeout_s             = var.request_timeout_s
+  container_port        = var.container_port
+  startup_probe_path    = var.startup_probe_path
   ingress               = local.ingress[var.ingress]
   public                = var.invoker == "public"
   invoker_members       = var.invoker_members

@@ -1,4 +1,6 @@
 # Cloud Run root module variables; the ones shared with gke/ are in common_variables.tf (a link to ../shared/).
+# The revision's settings (scaling, resources, env) have no defaults here: cocusctl renders them from the
+# environment's `revision` in cocus.yaml, where the defaults live.
 # ---- Cloud Run only ----
 variable "service_name" {
   description = "Cloud Run service name."
@@ -18,13 +20,11 @@ variable "image" {
 variable "min_instances" {
   description = "Minimum instances."
   type        = number
-  default     = 0
 }
 
 variable "max_instances" {
   description = "Maximum instances."
   type        = number
-  default     = 10
 
   validation {
     condition     = var.max_instances >= var.min_instances
@@ -35,7 +35,6 @@ variable "max_instances" {
 variable "cpu" {
   description = "CPU limit per instance."
   type        = string
-  default     = "1"
 
   validation {
     condition     = can(regex("^([1-8]|[1-9][0-9]{2,3}m)$", var.cpu))
@@ -46,7 +45,6 @@ variable "cpu" {
 variable "memory" {
   description = "Memory limit per instance."
   type        = string
-  default     = "512Mi"
 
   validation {
     condition     = can(regex("^[1-9][0-9]*(Mi|Gi)$", var.memory))
@@ -57,7 +55,6 @@ variable "memory" {
 variable "concurrency" {
   description = "Maximum concurrent requests per instance."
   type        = number
-  default     = 80
 
   validation {
     condition     = var.concurrency >= 1 && var.concurrency <= 1000
@@ -98,10 +95,35 @@ variable "invoker_members" {
   }
 }
 
+variable "request_timeout_s" {
+  description = "Request timeout in seconds."
+  type        = number
+
+  validation {
+    condition     = var.request_timeout_s >= 1 && var.request_timeout_s <= 3600 && floor(var.request_timeout_s) == var.request_timeout_s
+    error_message = "request_timeout_s must be a whole number from 1 to 3600."
+  }
+}
+
+variable "container_port" {
+  description = "Port the container listens on ($PORT)."
+  type        = number
+
+  validation {
+    condition     = var.container_port >= 1 && var.container_port <= 65535
+    error_message = "container_port must be between 1 and 65535."
+  }
+}
+
+variable "startup_probe_path" {
+  description = "HTTP path of the startup probe; null = a TCP probe."
+  type        = string
+  nullable    = true
+}
+
 variable "env_vars" {
   description = "Plain environment variables of the service (never secrets)."
   type        = map(string)
-  default     = {}
 }
 
 variable "vpc_egress" {

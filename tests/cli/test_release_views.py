@@ -6,8 +6,8 @@ import io
 
 from rich.console import Console
 
-from cocusctl.cli.views.cloudrun import deploy_view
-from cocusctl.core.cloudrun.model import DeployResult, TrafficRow
+from cocusctl.cli.views.release import deploy_view
+from cocusctl.core.release.results import DeployResult, TrafficRow
 
 
 def rendered(result: DeployResult) -> str:

@@ -70,7 +70,7 @@ def test_out_and_image_options(runner: CliRunner, out: Path, tmp_path: Path) -> 
         app, ["-c", str(EXAMPLE), "render", "-e", "staging", "--out", str(tmp_path / "o"), "--image", image]
     )
     assert result.exit_code == 0, result.output
-    assert f'image           = "{image}"' in (tmp_path / "o" / "terraform.tfvars").read_text()
+    assert f'image              = "{image}"' in (tmp_path / "o" / "terraform.tfvars").read_text()
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""`cocusctl secrets set` against a local server speaking Secret Manager's v1 REST protocol (addVersion)."""
+"""`cocusctl secrets set`: against a local server speaking Secret Manager's v1 REST protocol (addVersion) for
+GCP environments, and into the local secret store for environments on this machine."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ VALUE = "s3cr3t-Value-never-printed"
 class SecretManagerServer(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), Handler)
-        self.secrets: dict[str, list[bytes]] = {"projects/acme-cocus-staging/secrets/cocus-rag-openai-api-key": [b"a"]}
+        self.secrets: dict[str, list[bytes]] = {"projects/acme-cocus-staging/secrets/cocus-rag-api-keys": [b"a"]}
         self.requests: list[dict[str, object]] = []
 
 
@@ -76,8 +77,9 @@ def config(tmp_path: Path, server: SecretManagerServer) -> Path:
         "environments:\n  local:\n    infrastructure: false\n  staging:\n    project: acme-cocus-staging\n"
         "    region: europe-west1\n    infra:\n"
         f"      secret_manager_endpoint: http://127.0.0.1:{server.server_port}\n"
-        "      secrets:\n        - {name: cocus-rag-openai-api-key, env: OPENAI_API_KEY, version: '1'}\n"
-        "        - {name: not-created-yet, env: OTHER, version: '1'}\n"
+        "    revision:\n      secrets:\n"
+        "        COCUS_API_KEYS: {secret: cocus-rag-api-keys, version: '1'}\n"
+        "        OTHER: {secret: not-created-yet, version: '1'}\n"
     )
     return path
 
@@ -93,12 +95,12 @@ def test_crc32c_check_value() -> None:
 def test_set_from_stdin_adds_a_version_and_never_prints_the_value(
     runner: CliRunner, config: Path, server: SecretManagerServer
 ) -> None:
-    result = invoke(runner, config, ["set", "cocus-rag-openai-api-key", "-e", "staging"], input=VALUE + "\n")
+    result = invoke(runner, config, ["set", "cocus-rag-api-keys", "-e", "staging"], input=VALUE + "\n")
     assert result.exit_code == 0, result.output
-    assert server.secrets["projects/acme-cocus-staging/secrets/cocus-rag-openai-api-key"][-1] == VALUE.encode()
+    assert server.secrets["projects/acme-cocus-staging/secrets/cocus-rag-api-keys"][-1] == VALUE.encode()
     assert result.stdout == (
-        "added version 2 of cocus-rag-openai-api-key (acme-cocus-staging)\n"
-        'pin it: infra.secrets cocus-rag-openai-api-key version: "2" (now 1)\n'
+        "added version 2 of cocus-rag-api-keys (acme-cocus-staging)\n"
+        'pin it: revision.secrets COCUS_API_KEYS cocus-rag-api-keys version: "2" (now 1)\n'
     )
     assert "still reads version 1" in result.stderr
     assert VALUE not in result.output and "Authorization" not in server.requests[0]["headers"]
@@ -109,22 +111,22 @@ def test_from_file_is_byte_exact_and_json_has_no_value(
 ) -> None:
     value = tmp_path / "value.bin"
     value.write_bytes(VALUE.encode() + b"\n")
-    result = invoke(runner, config, ["set", "cocus-rag-openai-api-key", "-e", "staging", "--from-file", str(value),
+    result = invoke(runner, config, ["set", "cocus-rag-api-keys", "-e", "staging", "--from-file", str(value),
                                      "-o", "json"])
     envelope = json.loads(result.stdout)
     assert envelope["status"] == "ok" and envelope["data"]["version"] == "2"
-    assert envelope["data"]["resource"] == "projects/acme-cocus-staging/secrets/cocus-rag-openai-api-key/versions/2"
-    assert server.secrets["projects/acme-cocus-staging/secrets/cocus-rag-openai-api-key"][-1] == VALUE.encode() + b"\n"
+    assert envelope["data"]["resource"] == "projects/acme-cocus-staging/secrets/cocus-rag-api-keys/versions/2"
+    assert server.secrets["projects/acme-cocus-staging/secrets/cocus-rag-api-keys"][-1] == VALUE.encode() + b"\n"
     assert VALUE not in result.output
 
 
 @pytest.mark.parametrize(
     ("args", "stdin", "code", "message"),
     [
-        (["set", "undeclared", "-e", "staging"], VALUE, 2, "secret 'undeclared' is not declared for staging"),
-        (["set", "cocus-rag-openai-api-key", "-e", "staging"], "\n", 2, "the secret value is empty"),
+        (["set", "undeclared", "-e", "staging"], VALUE, 2, "secret 'undeclared' is not referenced by staging"),
+        (["set", "cocus-rag-api-keys", "-e", "staging"], "\n", 2, "the secret value is empty"),
         (["set", "not-created-yet", "-e", "staging"], VALUE, 5, "secret 'not-created-yet' does not exist"),
-        (["set", "cocus-rag-openai-api-key", "-e", "local"], VALUE, 2, "has no infrastructure"),
+        (["set", "cocus-rag-api-keys", "-e", "local"], VALUE, 2, "secret 'cocus-rag-api-keys' is not referenced by local"),
     ],
 )
 def test_refusals(
@@ -143,7 +145,48 @@ def test_unreachable_endpoint_is_a_cloud_api_error(runner: CliRunner, tmp_path: 
     path.write_text(
         "environments:\n  local:\n    infrastructure: false\n  staging:\n    project: p-123456\n    infra:\n"
         "      secret_manager_endpoint: http://127.0.0.1:9\n"
-        "      secrets: [{name: s, env: S, version: '1'}]\n"
+        "    revision: {secrets: {S: {secret: s, version: '1'}}}\n"
     )
     result = invoke(runner, path, ["set", "s", "-e", "staging"], input=VALUE)
     assert result.exit_code == 5 and "Secret Manager not reachable" in result.stderr
+
+
+# --- the local secret store (environments served on this machine) ---------------------------------------
+@pytest.fixture
+def local_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("COCUS_SECRETS_FILE", str(tmp_path / "store" / "secrets.json"))
+    path = tmp_path / "cocus.yaml"
+    path.write_text(
+        "default_environment: local-staging\nenvironments:\n  local-staging:\n    project: local-staging\n"
+        "    infrastructure: false\n"
+        "    cloudrun: {api_endpoint: emulator}\n"
+        "    revision: {secrets: {COCUS_API_KEYS: {secret: cocus-rag-api-keys, version: '1'}}}\n"
+    )
+    return path
+
+
+def test_local_environment_writes_the_local_store_private_and_never_printed(
+    runner: CliRunner, local_config: Path, tmp_path: Path
+) -> None:
+    from cocusctl.core.local_secrets import LocalSecretStore
+
+    args = ["set", "cocus-rag-api-keys", "-e", "local-staging"]
+    first = invoke(runner, local_config, args, input=VALUE + "\n")
+    assert first.exit_code == 0, first.output
+    assert first.stdout == "added version 1 of cocus-rag-api-keys (local-staging, local secret store)\n"
+    store = tmp_path / "store" / "secrets.json"
+    assert store.stat().st_mode & 0o777 == 0o600 and store.parent.stat().st_mode & 0o777 == 0o700
+    assert VALUE not in store.read_text() and VALUE not in first.output
+    assert LocalSecretStore(store).access("local-staging", "cocus-rag-api-keys", "1") == VALUE.encode()
+
+    again = invoke(runner, local_config, args, input=VALUE + "\n")  # a script may set it on every run
+    assert again.stdout == "version 1 of cocus-rag-api-keys already holds this value (local-staging, local secret store)\n"
+    assert json.loads(invoke(runner, local_config, [*args, "-o", "json"], input=VALUE).stdout)["data"]["created"] is False
+
+    changed = invoke(runner, local_config, args, input="another-value")
+    assert changed.stdout.splitlines() == [
+        "added version 2 of cocus-rag-api-keys (local-staging, local secret store)",
+        'pin it: revision.secrets COCUS_API_KEYS cocus-rag-api-keys version: "2" (now 1)',
+    ]
+    assert LocalSecretStore(store).access("local-staging", "cocus-rag-api-keys", "latest") == b"another-value"
+    assert LocalSecretStore(store).access("local-staging", "cocus-rag-api-keys", "1") == VALUE.encode()

@@ -40,7 +40,7 @@ def _manifest_exists(registry: str, repo: str, digest: str) -> bool:
 
 
 def test_local_release_loop(tmp_path, monkeypatch, docker_engine, local_registry, base_image):
-    from cocusctl.emulator.testing import build_test_image, write_config
+    from tests.support.cloudrun import build_test_image, write_config
 
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
@@ -60,11 +60,12 @@ def test_local_release_loop(tmp_path, monkeypatch, docker_engine, local_registry
         # `cocusctl build` leaves its result here; deploy uses it when --image is not given.
         out = tmp_path / "build" / "cocus"
         out.mkdir(parents=True)
-        (out / "last-build.json").write_text(json.dumps({"image": v1.tag, "pushed_ref": v1.ref,
-                                                         "digest": v1.digest}))
+        (out / "last-build.json").write_text(json.dumps({"environment": "local-staging", "image": v1.tag,
+                                                         "pushed_ref": v1.ref, "digest": v1.digest}))
         first = cli("deploy", "--env", "local-staging", "--target", "cloudrun")
         assert (first["digest"], first["created"]) == (v1.digest, True)
-        assert first["infra"] == "skipped (infrastructure: false)"
+        assert first["infra"] == {"environment": "local-staging", "skipped": True, "reason": "infrastructure: false",
+                                  "plan": None, "applied": False, "outputs": {}}
         assert _query(first["url"])["revision"] == first["revision"]
 
         second = cli("deploy", "--env", "local-staging", "--image", v2.ref)
@@ -75,7 +76,8 @@ def test_local_release_loop(tmp_path, monkeypatch, docker_engine, local_registry
         assert promoted["target_image"] == f"{local_registry}/local-prod/cocus-rag@{v2.digest}"
         assert _manifest_exists(local_registry, "local-prod/cocus-rag", v2.digest)
         assert promoted["deploy"]["created"] is True
-        assert promoted["deploy"]["infra"] == "skipped (infrastructure: false)"
+        assert promoted["deploy"]["infra"]["skipped"] is True
+        assert promoted["deploy"]["infra"]["reason"] == "infrastructure: false"
         prod_url = promoted["deploy"]["url"]
         assert prod_url != second["url"]  # another project, another service
         assert _query(prod_url)["revision"] == promoted["deploy"]["revision"]

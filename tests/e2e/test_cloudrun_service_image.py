@@ -1,4 +1,5 @@
-"""The real RAG service image on the emulator: deploy, smoke test with an API key, real queries, canary.
+"""The real RAG service image on the emulator: API keys from the local secret store (as Cloud Run reads
+Secret Manager), the settings contract checked, deploy, smoke test, real queries, canary.
 
 Uses `COCUS_SERVICE_IMAGE=REGISTRY/REPO@sha256:…` when set, else the session's `cocusctl build` of the
 real image (the `service_image` fixture).
@@ -35,41 +36,52 @@ def _query(url: str, question: str) -> dict:
 
 
 def test_service_image_on_the_emulator(tmp_path, monkeypatch, docker_engine, local_registry, image):
-    from cocusctl.emulator.testing import LoadGenerator, emulator_process, write_config
+    from tests.support.cloudrun import LoadGenerator, emulator_process, write_config
 
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COCUS_SMOKE_API_KEY", API_KEY)
+    monkeypatch.setenv("COCUS_SECRETS_FILE", str(tmp_path / "secrets" / "local-secrets.json"))
     runner = CliRunner()
+    keys = {"COCUS_API_KEYS": {"secret": "cocus-rag-api-keys", "version": "1"}}
+    settings = {"service": "cocus-rag", "registry": local_registry, "contract": "cocus-rag", "memory": "1Gi",
+                "smoke_query": "How do I read a file line by line?", "ready_timeout_s": 180, "secrets": keys}
     with emulator_process(tmp_path / "emu") as emu:
         config = tmp_path / "cocus.yaml"
-        write_config(config, emu.endpoint, service="cocus-rag", registry=local_registry, memory="1Gi",
-                     smoke_query="How do I read a file line by line?", ready_timeout_s=180,
-                     env={"COCUS_API_KEYS": API_KEY, "COCUS_HOST": "127.0.0.1"})
+        write_config(config, emu.endpoint, env={"COCUS_HOST": "127.0.0.1"}, **settings)
+        res = runner.invoke(app, ["--config", str(config), "secrets", "set", "cocus-rag-api-keys", "--env",
+                                  "local-staging"], input=API_KEY + "\n")
+        assert res.exit_code == 0 and "added version 1" in res.stdout and API_KEY not in res.output
         res = runner.invoke(app, ["--config", str(config), "deploy", "--env", "local-staging", "--image", image,
                                   "-o", "json"])
         assert res.exit_code == 0, res.output
         data = json.loads(res.stdout)["data"]
         assert API_KEY not in res.output  # the smoke key is never printed
-        answer = _query(data["url"], "How do I open a file for writing?")
+        answer = _query(data["url"], "How do I open a file for writing?")  # the key came from the store
         assert answer.get("sources"), answer
+        assert API_KEY not in (tmp_path / "emu" / "state" / "state.json").read_text()  # the reference, not the value
 
-        def redeploy(log_level: str, load: LoadGenerator):  # noqa: ANN202
-            write_config(config, emu.endpoint, service="cocus-rag", registry=local_registry, memory="1Gi",
-                         smoke_query="How do I read a file line by line?", ready_timeout_s=180, step_pause_s=2,
-                         env={"COCUS_API_KEYS": API_KEY, "COCUS_HOST": "127.0.0.1", "COCUS_LOG_LEVEL": log_level})
-            return runner.invoke(app, ["--config", str(config), "deploy", "--env", "local-staging", "--image",
-                                       image, "--strategy", "canary", "-o", "json"])
+        # A setting the service does not read: refused before anything is deployed.
+        write_config(config, emu.endpoint, env={"COCUS_HOST": "127.0.0.1", "COCUS_LOG_LEVL": "DEBUG"}, **settings)
+        res = runner.invoke(app, ["--config", str(config), "deploy", "--env", "local-staging", "--image", image])
+        assert res.exit_code == 2
+        assert "environment 'local-staging': revision.env.COCUS_LOG_LEVL: the service does not read" in res.stderr
 
-        # A broken setting: the new revision crashes at start; under load nothing fails, traffic stays.
+        # A secret version the store does not hold: the new revision fails as on Cloud Run; under load nothing
+        # fails and traffic stays where it was.
+        missing = {"COCUS_API_KEYS": {"secret": "cocus-rag-api-keys", "version": "2"}}
+        write_config(config, emu.endpoint, env={"COCUS_HOST": "127.0.0.1"}, **{**settings, "secrets": missing})
         with LoadGenerator(data["url"], path="/readyz", threads=2, max_requests=4000, max_seconds=120) as load:
-            res = redeploy("loud", load)
+            res = runner.invoke(app, ["--config", str(config), "deploy", "--env", "local-staging", "--image", image])
         assert res.exit_code == 11, res.output
-        assert "invalid setting log_level" in res.stdout  # the container's own last log line
+        assert "Secret projects/local-staging/secrets/cocus-rag-api-keys/versions/2 was not found" in res.stderr
         assert load.failures == [] and set(load.revisions) == {data["revision"]}
 
         # A config change is a new revision of the same digest: canary it under load, lose nothing.
+        write_config(config, emu.endpoint, env={"COCUS_HOST": "127.0.0.1", "COCUS_LOG_LEVEL": "WARNING"},
+                     step_pause_s=2, **settings)
         with LoadGenerator(data["url"], path="/readyz", threads=2, max_requests=4000, max_seconds=120) as load:
-            res = redeploy("WARNING", load)
+            res = runner.invoke(app, ["--config", str(config), "deploy", "--env", "local-staging", "--image",
+                                      image, "--strategy", "canary", "-o", "json"])
         assert res.exit_code == 0, res.output
         second = json.loads(res.stdout)["data"]
         assert second["revision"] != data["revision"] and second["digest"] == data["digest"]

@@ -69,13 +69,23 @@ def test_prometheus_gated_canary_and_every_dashboard_query(tmp_path, monkeypatch
     from cocusctl.core.observability import stack
     from cocusctl.core.observability.dashboards import dashboards
     from cocusctl.core.observability.slo import load_slo
-    from cocusctl.emulator.testing import LoadGenerator, emulator_process, write_config
     from tests.service.fake_llm import FakeLLM
+    from tests.support.cloudrun import LoadGenerator, emulator_process, write_config
 
     home = tmp_path / "monitoring"
     monkeypatch.setenv("COCUS_MONITORING_HOME", str(home))  # the emulator (a child) writes its targets there
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COCUS_SMOKE_API_KEY", API_KEY)
+    # Keys reach the revisions as on Cloud Run: Secret Manager references, resolved by the emulator from the
+    # local secret store (a revision's env refuses secret-looking names).
+    from cocusctl.core.local_secrets import LocalSecretStore
+
+    monkeypatch.setenv("COCUS_SECRETS_FILE", str(tmp_path / "secrets.json"))
+    store = LocalSecretStore(tmp_path / "secrets.json")
+    store.add_version("local-staging", "api-keys", API_KEY.encode())
+    store.add_version("local-staging", "openai-key", b"test")
+    keys = {"COCUS_API_KEYS": {"secret": "api-keys", "version": "1"}}
+    llm_key = {"COCUS_OPENAI_API_KEY": {"secret": "openai-key", "version": "1"}}
     service = "mon-" + os.urandom(3).hex()
     runner = CliRunner()
     mon = stack.start(home)
@@ -83,13 +93,12 @@ def test_prometheus_gated_canary_and_every_dashboard_query(tmp_path, monkeypatch
         with emulator_process(tmp_path / "emu") as emu, FakeLLM(fail_every=5) as llm:
             config = tmp_path / "cocus.yaml"
             # No rate limit: the load and the smoke query share one key (the limit is per key, in Redis).
-            base_env = {"COCUS_API_KEYS": API_KEY, "COCUS_HOST": "127.0.0.1", "REDIS_URL": redis_url.url,
-                        "COCUS_RATE_LIMIT_PER_MINUTE": "0"}
+            base_env = {"COCUS_HOST": "127.0.0.1", "REDIS_URL": redis_url.url, "COCUS_RATE_LIMIT_PER_MINUTE": "0"}
 
-            def deploy(env: dict[str, str], *args: str) -> tuple[int, dict]:
+            def deploy(env: dict[str, str], *args: str, secrets: dict | None = None) -> tuple[int, dict]:
                 write_config(config, emu.endpoint, service=service, registry=local_registry, memory="1Gi",
                              smoke_query=QUESTIONS[0], ready_timeout_s=240, canary_steps=[10, 50, 100],
-                             step_pause_s=20, env={**base_env, **env},
+                             step_pause_s=20, env={**base_env, **env}, secrets={**keys, **(secrets or {})},
                              analysis={"prometheus_url": mon.prometheus_url, "min_requests": 20})
                 res = runner.invoke(app, ["--config", str(config), "deploy", "--env", "local-staging", "--image",
                                           image, "-o", "json", *args])
@@ -106,8 +115,7 @@ def test_prometheus_gated_canary_and_every_dashboard_query(tmp_path, monkeypatch
                 # The candidate: same image, an LLM generator failing every 5th call, no cache (every query
                 # reaches the generator). Its smoke query is the LLM's first call, which succeeds.
                 code, envelope = deploy({"COCUS_GENERATOR": "openai", "COCUS_OPENAI_BASE_URL": llm.url + "/v1",
-                                         "COCUS_OPENAI_API_KEY": "test", "COCUS_CACHE_ENABLED": "false"},
-                                        "--strategy", "canary")
+                                         "COCUS_CACHE_ENABLED": "false"}, "--strategy", "canary", secrets=llm_key)
             assert code == 11, envelope
             data = envelope["data"]
             candidate = data["revision"]

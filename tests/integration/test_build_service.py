@@ -1,4 +1,4 @@
-"""The real service image: `cocusctl build --env local --output json` from the repository root.
+"""The real service image: the session's `cocusctl build --env local --output json` from the repository root.
 
 Slow (a cold build installs the service's dependencies and distils its model); warm it is a minute.
 """
@@ -6,30 +6,17 @@ Slow (a cold build installs the service's dependencies and distils its model); w
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import REPO_ROOT, need
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker, pytest.mark.registry, pytest.mark.trivy]
 
 
 def test_service_image_builds_scans_pushes_and_pulls_by_digest(
-    docker_engine, local_registry, base_image, trivy_bin
+    docker_engine, local_registry, service_image: dict, service_build_dir: Path
 ) -> None:
-    need((REPO_ROOT / "service" / "Dockerfile").is_file(), "service/Dockerfile missing")
-    proc = subprocess.run(
-        [sys.executable, "-m", "cocusctl", "build", "--env", "local", "--output", "json"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=1800,
-        env={**os.environ, "NO_COLOR": "1", "COCUSCTL_ENV": "local"},
-    )
-    envelope = json.loads(proc.stdout)
-    assert proc.returncode == 0, (envelope["errors"], proc.stderr[-3000:])
-    data = envelope["data"]
+    data = service_image
 
     # Pushed by digest, and the registry serves exactly that digest.
     assert data["pushed_ref"] == f"{data['image']}@{data['digest']}"
@@ -56,5 +43,5 @@ def test_service_image_builds_scans_pushes_and_pulls_by_digest(
     sbom = json.loads(reports["sbom"].read_text())
     names = {c["name"].lower() for c in sbom["components"]}
     assert {"fastapi", "uvicorn", "numpy"} <= names
-    last = json.loads((REPO_ROOT / "build" / "cocus" / "last-build.json").read_text())
+    last = json.loads((service_build_dir / "last-build.json").read_text())
     assert last["pushed_ref"] == data["pushed_ref"]

@@ -20,7 +20,7 @@ QUERY = {"question": "What is the answer?"}
 
 @pytest.fixture(scope="module")
 def images(docker_engine, local_registry, base_image):
-    from cocusctl.emulator.testing import build_test_image
+    from tests.support.cloudrun import build_test_image
 
     return {"v1": build_test_image("v1", registry=local_registry),
             "v2": build_test_image("v2", registry=local_registry),
@@ -29,7 +29,7 @@ def images(docker_engine, local_registry, base_image):
 
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory, images):
-    from cocusctl.emulator.testing import emulator_process
+    from tests.support.cloudrun import emulator_process
 
     with emulator_process(tmp_path_factory.mktemp("emu-canary")) as info:
         yield info
@@ -38,7 +38,7 @@ def emulator(tmp_path_factory, images):
 @pytest.fixture
 def deploy(tmp_path, emulator, monkeypatch):
     from cocusctl.cli import app
-    from cocusctl.emulator.testing import write_config
+    from tests.support.cloudrun import write_config
 
     config = tmp_path / "cocus.yaml"
     write_config(config, emulator.endpoint, service="can-" + os.urandom(3).hex(), canary_steps=[10, 50, 100],
@@ -55,7 +55,7 @@ def deploy(tmp_path, emulator, monkeypatch):
 
 
 def test_a_candidate_failing_20_percent_of_queries_is_stopped_at_the_first_step(deploy, images):
-    from cocusctl.emulator.testing import LoadGenerator
+    from tests.support.cloudrun import LoadGenerator
 
     code, first = deploy(images["v1"].ref)
     assert code == 0, first
@@ -86,7 +86,7 @@ def test_a_candidate_failing_20_percent_of_queries_is_stopped_at_the_first_step(
 
 
 def test_a_good_candidate_passes_each_analysed_step(deploy, images):
-    from cocusctl.emulator.testing import LoadGenerator
+    from tests.support.cloudrun import LoadGenerator
 
     code, first = deploy(images["v1"].ref)
     assert code == 0, first

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def images(docker_engine, local_registry, base_image):
-    from cocusctl.emulator.testing import build_test_image
+    from tests.support.cloudrun import build_test_image
 
     return {
         "v1": build_test_image("v1", registry=local_registry),
@@ -39,7 +39,7 @@ def images(docker_engine, local_registry, base_image):
 
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory, images):
-    from cocusctl.emulator.testing import emulator_process
+    from tests.support.cloudrun import emulator_process
 
     with emulator_process(tmp_path_factory.mktemp("emu-deploy")) as info:
         yield info
@@ -50,7 +50,7 @@ def cli(tmp_path, emulator, monkeypatch):
     """Run cocusctl in-process against a config naming a fresh service; returns (invoke, api, config)."""
     from cocusctl.adapters.cloudrun import CloudRun
     from cocusctl.cli import app
-    from cocusctl.emulator.testing import write_config
+    from tests.support.cloudrun import write_config
 
     service = "svc-" + os.urandom(3).hex()
     config = tmp_path / "cocus.yaml"
@@ -80,7 +80,7 @@ def _deploy_json(invoke, *args: str) -> dict:
 
 
 def test_crashing_deploy_under_load_loses_no_request_and_keeps_traffic(cli, images):
-    from cocusctl.emulator.testing import LoadGenerator
+    from tests.support.cloudrun import LoadGenerator
 
     invoke, api, service, _ = cli
     first = _deploy_json(invoke, "--image", images["v1"].ref)
@@ -114,7 +114,7 @@ def test_crashing_deploy_under_load_loses_no_request_and_keeps_traffic(cli, imag
 
 
 def test_canary_under_load_loses_no_request(cli, images):
-    from cocusctl.emulator.testing import LoadGenerator
+    from tests.support.cloudrun import LoadGenerator
 
     invoke, api, service, _ = cli
     first = _deploy_json(invoke, "--image", images["v1"].ref)
@@ -172,7 +172,7 @@ def test_ctrl_c_during_a_canary_step_restores_traffic(cli, images):
     invoke, api, service, config = cli
     first = _deploy_json(invoke, "--image", images["v1"].ref)
     before = api.get_service(service)
-    from cocusctl.emulator.testing import write_config
+    from tests.support.cloudrun import write_config
 
     slow = config.parent / "slow-canary.yaml"  # same service, a long pause between canary steps
     write_config(slow, api.endpoint, service=service, step_pause_s=60)
@@ -244,7 +244,7 @@ def test_duplicate_tags_are_refused_before_anything_changes(cli, images):
 
 
 def test_timeout_waiting_for_ready_restores_traffic(cli, images):
-    from cocusctl.emulator.testing import write_config
+    from tests.support.cloudrun import write_config
 
     invoke, api, service, config = cli
     _deploy_json(invoke, "--image", images["v1"].ref)
@@ -268,7 +268,7 @@ def test_failed_smoke_test_restores_traffic(cli, images):
 
 
 def test_failed_health_check_during_a_canary_step_restores_traffic(cli, images):
-    from cocusctl.emulator.testing import LoadGenerator, write_config
+    from tests.support.cloudrun import LoadGenerator, write_config
 
     invoke, api, service, config = cli
     first = _deploy_json(invoke, "--image", images["v1"].ref)
@@ -310,9 +310,9 @@ def test_terraform_managed_service_keeps_its_infrastructure_fields(cli, images):
     """With `infrastructure: true`, a deploy changes image, revision and traffic — never what Terraform owns."""
     from cocusctl.adapters.cloudrun import CloudRun
     from cocusctl.core.cloudrun.deploy import DeployPlan
-    from cocusctl.core.cloudrun.images import parse_image_ref
     from cocusctl.core.cloudrun.model import TrafficEntry
-    from cocusctl.core.config import CloudRunSettings
+    from cocusctl.core.config import ReleaseSettings, RevisionSettings
+    from cocusctl.core.images import ImageRef
 
     invoke, api, service, _ = cli
     _deploy_json(invoke, "--image", images["v1"].ref)
@@ -325,8 +325,9 @@ def test_terraform_managed_service_keeps_its_infrastructure_fields(cli, images):
     terraform_template = api.services.get_service(name=raw.name).template
 
     managed = CloudRun(api.project, api.region, api.endpoint, release_fields_only=True)
-    plan = DeployPlan.from_settings("local-staging", service, parse_image_ref(images["v2"].ref),
-                                    CloudRunSettings(env={"FROM_DEPLOY": "x"}, max_instances=50), environ={})
+    plan = DeployPlan.from_settings("local-staging", service, ImageRef.pinned(images["v2"].ref),
+                                    RevisionSettings(env={"FROM_DEPLOY": "x"}, max_instances=50), ReleaseSettings(),
+                                    environ={})
     state = managed.update_service(service, spec=plan.spec, traffic=[TrafficEntry(None, 100)], timeout=60)
 
     after = api.services.get_service(name=raw.name).template

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +19,7 @@ PARENT = "projects/emu-test/locations/europe-west1"
 
 @pytest.fixture(scope="module")
 def images(docker_engine, local_registry, base_image):
-    from cocusctl.emulator.testing import build_test_image
+    from tests.support.cloudrun import build_test_image
 
     return {
         "v1": build_test_image("v1", registry=local_registry),
@@ -29,12 +30,20 @@ def images(docker_engine, local_registry, base_image):
 
 
 @pytest.fixture(scope="module")
-def emulator(tmp_path_factory, images):
-    from cocusctl.emulator.testing import emulator_process
+def secrets_file(tmp_path_factory) -> str:
+    """The local secret store this module's emulator resolves Secret Manager references from."""
+    return str(tmp_path_factory.mktemp("secrets") / "local-secrets.json")
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory, images, secrets_file):
+    from tests.support.cloudrun import emulator_process
 
     home = tmp_path_factory.mktemp("emu-api")
-    with emulator_process(home) as info:
-        yield info
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COCUS_SECRETS_FILE", secrets_file)
+        with emulator_process(home) as info:
+            yield info
 
 
 @pytest.fixture(scope="module")
@@ -243,14 +252,15 @@ def test_crashing_revision_fails_with_conditions_and_gets_no_traffic(clients, im
 def test_state_survives_a_restart(tmp_path, images):
     from cocusctl.adapters.cloudrun import CloudRun
     from cocusctl.core.cloudrun.model import RevisionSpec, TrafficEntry
-    from cocusctl.emulator.testing import emulator_process
+    from cocusctl.core.config import RevisionSettings
+    from tests.support.cloudrun import emulator_process
 
     home = tmp_path / "emu"
     with emulator_process(home) as info:
         api = CloudRun("persist", "local", info.endpoint)
-        api.create_service("kept", RevisionSpec(revision="kept-one", image=images["v1"].ref, startup_probe_path=None),
+        api.create_service("kept", RevisionSpec.of("kept-one", images["v1"].ref, RevisionSettings(startup_probe_path=None)),
                            [TrafficEntry("kept-one", 100)], timeout=60)
-        api.update_service("kept", spec=RevisionSpec(revision="kept-two", image=images["v2"].ref),
+        api.update_service("kept", spec=RevisionSpec.of("kept-two", images["v2"].ref, RevisionSettings()),
                            traffic=[TrafficEntry("kept-one", 70), TrafficEntry("kept-two", 30, "blue")], timeout=60)
         before = api.get_service("kept")
     with emulator_process(home) as info:
@@ -306,3 +316,36 @@ def test_failing_startup_probe_fails_the_revision(clients, images):
     assert ready.state == run_v2.Condition.State.CONDITION_FAILED
     assert ready.reason == run_v2.Condition.CommonReason.PROGRESS_DEADLINE_EXCEEDED
     assert not services.get_service(name=f"{PARENT}/services/probed").traffic_statuses
+
+
+def test_secret_references_resolve_from_the_local_secret_store(clients, images, emulator, secrets_file):
+    """As Cloud Run reads Secret Manager: the pinned version's value in the container, a missing one fails."""
+    from google.api_core import exceptions
+    from google.cloud import run_v2
+
+    from cocusctl.core.local_secrets import LocalSecretStore
+
+    store = LocalSecretStore(Path(secrets_file))
+    store.add_version("emu-test", "greeting", b"first value")
+    store.add_version("emu-test", "greeting", b"second value")
+    assert emulator.secrets_file == secrets_file
+
+    def secret_env(version: str):  # noqa: ANN202
+        return run_v2.EnvVar(name="GREETING_SECRET", value_source=run_v2.EnvVarSource(
+            secret_key_ref=run_v2.SecretKeySelector(secret="greeting", version=version)))
+
+    services, _ = clients
+    created = services.create_service(parent=PARENT, service=_service(images["v1"].ref, env=[secret_env("1")]),
+                                      service_id="secretive").result(timeout=60)
+    assert _get(created.uri)["env"]["GREETING_SECRET"] == "first value"
+    served = created.latest_ready_revision
+
+    template = services.get_service(name=created.name)
+    template.template = run_v2.RevisionTemplate(containers=[run_v2.Container(image=images["v1"].ref,
+                                                                             env=[secret_env("3")])])
+    with pytest.raises(exceptions.FailedPrecondition, match="Secret projects/emu-test/secrets/greeting/versions/3 "
+                                                            "was not found"):
+        services.update_service(service=template).result(timeout=60)
+    after = services.get_service(name=created.name)
+    assert after.latest_ready_revision == served and _get(after.uri)["env"]["GREETING_SECRET"] == "first value"
+    services.delete_service(name=created.name).result(timeout=60)

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from cocusctl.core.ci import in_ci
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = REPO_ROOT / "scripts" / "local-stack.sh"
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -97,7 +99,7 @@ def registry_program() -> str:
     path = shutil.which("docker-registry")
     if path is None:
         reason = "Debian's docker-registry is not installed; run scripts/local-stack.sh up"
-        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+        if in_ci():
             pytest.fail(f"required for CI but missing: {reason}", pytrace=False)
         pytest.skip(reason)
     return path

@@ -85,7 +85,7 @@ def test_emulator_revisions_are_discovered(cli, prometheus_bin, alertmanager_bin
                                            docker_engine, local_registry, base_image, tmp_path):
     """Prometheus finds the emulator (its platform metrics) and every serving revision through the files the
     emulator writes; the platform recording rules turn the emulator's gauges into cocus:instances:*."""
-    from cocusctl.emulator.testing import build_test_image, emulator_process, write_config
+    from tests.support.cloudrun import build_test_image, emulator_process, write_config
 
     image = build_test_image("v1", registry=local_registry)
     code, started = cli("monitoring", "start")

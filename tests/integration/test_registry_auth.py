@@ -102,7 +102,7 @@ def pushed(docker_engine, local_registry, tmp_path_factory) -> Iterator[tuple[st
     engine.build(context, dockerfile="Dockerfile", tag=f"{local_registry}/{repo}:v1", buildargs={})
     digest = engine.push(f"{local_registry}/{repo}", "v1")
     yield repo, digest
-    engine.remove(f"{local_registry}/{repo}:v1")
+    docker_engine.images.remove(f"{local_registry}/{repo}:v1", force=True)
 
 
 @pytest.fixture(params=["Bearer", "Basic"])

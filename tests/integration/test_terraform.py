@@ -61,7 +61,7 @@ def test_init_plan_apply_outputs_and_plan_again(tmp_path: Path, terraform_bin: s
     assert outputs["service_account_email"] == "cocus-rag-fixture@acme-cocus-fixture.iam.gserviceaccount.com"
     assert outputs["repository_url"] == "europe-west1-docker.pkg.dev/acme-cocus-fixture/cocus-rag"
     assert outputs["secret_ids"] == {
-        "cocus-rag-openai-api-key": "projects/acme-cocus-fixture/secrets/cocus-rag-openai-api-key"
+        "cocus-rag-api-keys": "projects/acme-cocus-fixture/secrets/cocus-rag-api-keys"
     }
     assert outputs["ci_deployer_email"] == "cocus-deployer@acme-cocus-fixture.iam.gserviceaccount.com"
     assert outputs["ci_planner_email"] == "cocus-planner@acme-cocus-fixture.iam.gserviceaccount.com"
@@ -75,18 +75,20 @@ def test_init_plan_apply_outputs_and_plan_again(tmp_path: Path, terraform_bin: s
     assert not released.has_changes
 
     # A Terraform-owned field is an in-place update of the service only.
-    scaled, _, _ = plan(tmp_path, terraform_bin, **{"environments.fixture.infra.scaling.max_instances": 20})
+    scaled, _, _ = plan(tmp_path, terraform_bin, **{"environments.fixture.revision.max_instances": 20})
     assert [(c.action, c.address) for c in scaled.changes] == [("update", "terraform_data.service")]
 
-    # Renaming the service forces replacement; dropping the secret deletes it.
+    # Renaming the service forces replacement; dropping the secret deletes it (a deliberately open service
+    # needs no API keys: the settings contract allows it).
     renamed, _, _ = plan(
         tmp_path,
         terraform_bin,
-        **{"environments.fixture.cloudrun.service": "cocus-rag-v2", "environments.fixture.infra.secrets": []},
+        **{"environments.fixture.cloudrun.service": "cocus-rag-v2", "environments.fixture.revision.secrets": {},
+           "environments.fixture.revision.env": {"COCUS_AUTH_DISABLED": "true"}},
     )
     actions = {c.address: (c.action, c.reason) for c in renamed.changes}
     assert actions["terraform_data.service"] == ("replace", "replace_because_cannot_update")
-    assert actions['terraform_data.secret["cocus-rag-openai-api-key"]'][0] == "delete"
+    assert actions['terraform_data.secret["cocus-rag-api-keys"]'][0] == "delete"
     assert renamed.counts["replace"] >= 1 and renamed.counts["delete"] == 1
 
 
@@ -187,7 +189,7 @@ def test_gke_fixture_standard_to_autopilot_replaces_the_cluster(tmp_path: Path, 
     loaded = load_config(EXAMPLE, environ={}, flags={"output_dir": str(tmp_path)})
     env = loaded.environment("fixture-gke")
     result = run_infra_phase(loaded, env, RecordingReporter(), lambda q: True, factory(terraform_bin))
-    assert result.applied and result.plan is not None and result.plan.counts["create"] == 7
+    assert result.applied and result.plan is not None and result.plan.counts["create"] == 8  # 7 + the API-keys secret
     assert result.outputs["workload_identity_annotation"] == {
         "iam.gke.io/gcp-service-account": "cocus-rag-fixture@acme-cocus-fixture.iam.gserviceaccount.com"
     }

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cocusctl.core.build import BuildResult, ReportPaths, ScanRun
+from cocusctl.core.build import BuildResult
 from cocusctl.core.config import ScanPolicy, load_config
 from cocusctl.core.doctor import Check, DoctorReport, needs_google_credentials
+from cocusctl.core.image_scan import ReportPaths, ScanRun
 from cocusctl.core.scan import evaluate
 
 

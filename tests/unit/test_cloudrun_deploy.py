@@ -4,96 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from cocusctl.core.cloudrun.api import RevisionNotReady
 from cocusctl.core.cloudrun.deploy import Deployer, DeployPlan
-from cocusctl.core.cloudrun.images import parse_image_ref
-from cocusctl.core.cloudrun.model import (
-    Condition,
-    RevisionInfo,
-    RevisionSpec,
-    ServiceState,
-    TrafficEntry,
-    TrafficStatus,
-)
-from cocusctl.core.config import CloudRunSettings
+from cocusctl.core.config import ReleaseSettings, RevisionSettings
 from cocusctl.core.errors import DeployError, Interrupted, OperationTimeout
+from cocusctl.core.images import ImageRef
 from cocusctl.core.reporting import RecordingReporter
-
-GOOD = "127.0.0.1:5000/app@sha256:" + "a" * 64
-GOOD2 = "127.0.0.1:5000/app@sha256:" + "b" * 64
-CRASH = "127.0.0.1:5000/app@sha256:" + "c" * 64
-
-
-class InMemoryCloudRun:
-    """Follows the CloudRunApi protocol; images whose digest starts with 'c' crash."""
-
-    endpoint = "memory://"
-    is_emulator = False
-
-    def __init__(self) -> None:
-        self.traffic: list[TrafficEntry] = []
-        self.revisions: dict[str, RevisionInfo] = {}
-        self.updates: list[list[TrafficEntry]] = []
-        self.exists = False
-        self.http_status = 200
-        self.latest = ""
-        self.created = ""
-
-    def _state(self) -> ServiceState:
-        statuses = tuple(TrafficStatus(t.revision or self.latest, t.percent, t.tag,
-                                       f"http://tag-{t.tag}" if t.tag else "") for t in self.traffic)
-        return ServiceState("svc", "http://svc", tuple(self.traffic), statuses, self.latest, self.created, True)
-
-    def _add(self, spec: RevisionSpec) -> None:
-        crash = "@sha256:c" in spec.image
-        cond = Condition("Ready", "FAILED" if crash else "SUCCEEDED", "container exited with code 3" if crash else "")
-        self.revisions[spec.revision] = RevisionInfo(spec.revision, spec.image, str(len(self.revisions)),
-                                                     not crash, (cond,), log_uri="mem")
-        self.created = spec.revision
-        if crash:
-            raise RevisionNotReady(f"Revision '{spec.revision}' is not ready and cannot serve traffic.")
-        self.latest = spec.revision
-
-    def get_service(self, service):
-        return self._state() if self.exists else None
-
-    def create_service(self, service, spec, traffic, timeout):
-        self.exists = True
-        self.traffic = list(traffic)
-        self._add(spec)
-        return self._state()
-
-    def update_service(self, service, *, spec, traffic, timeout, validate_only=False):
-        if validate_only:
-            return self._state()
-        self.updates.append(list(traffic))
-        if spec is not None:
-            self._add(spec)
-        self.traffic = list(traffic)
-        return self._state()
-
-    def delete_service(self, service, timeout):
-        self.exists = False
-
-    def list_revisions(self, service):
-        return list(self.revisions.values())
-
-    def get_revision(self, service, revision):
-        return self.revisions.get(revision)
-
-    def revision_logs(self, revision, tail=20):
-        return "booting\nFATAL: index missing\n" if not revision.ready else ""
-
-    def request_counts(self, service):
-        return None
-
-    def http(self, method, url, *, json_body=None, timeout=10.0, headers=None):
-        return self.http_status
+from tests.support.memory_cloudrun import CRASH, GOOD, GOOD2, InMemoryCloudRun
 
 
 def _plan(image: str, **settings) -> DeployPlan:
-    s = CloudRunSettings(**{"step_pause_s": 0.0, "smoke_query": "q", **settings})
-    return DeployPlan.from_settings("dev", "svc", parse_image_ref(image), s, environ={})
+    release = ReleaseSettings(**{"step_pause_s": 0.0, "smoke_query": "q", **settings})
+    return DeployPlan.from_settings("dev", "svc", ImageRef.pinned(image), RevisionSettings(), release, environ={})
 
 
 def _deploy(api: InMemoryCloudRun, image: str, sleep=lambda s: None, **settings):
@@ -194,6 +115,7 @@ def test_same_deploy_twice_is_a_no_op():
 
 
 def test_smoke_key_comes_from_the_named_variable_and_is_not_in_repr():
-    s = CloudRunSettings(smoke_api_key_env="MY_KEY")
-    plan = DeployPlan.from_settings("dev", "svc", parse_image_ref(GOOD), s, environ={"MY_KEY": "s3cret"})
+    release = ReleaseSettings(smoke_api_key_env="MY_KEY")
+    plan = DeployPlan.from_settings("dev", "svc", ImageRef.pinned(GOOD), RevisionSettings(), release,
+                                    environ={"MY_KEY": "s3cret"})
     assert plan.smoke_api_key == "s3cret" and "s3cret" not in repr(plan)

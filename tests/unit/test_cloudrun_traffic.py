@@ -6,9 +6,10 @@ import pytest
 
 from cocusctl.core.cloudrun import traffic as tr
 from cocusctl.core.cloudrun.deploy import revision_name
-from cocusctl.core.cloudrun.images import parse_image_ref
 from cocusctl.core.cloudrun.model import RevisionInfo, RevisionSpec, ServiceState, TrafficEntry, TrafficStatus
+from cocusctl.core.config import RevisionSettings
 from cocusctl.core.errors import UsageError
+from cocusctl.core.images import ImageRef
 
 T = TrafficEntry
 DIGEST = "sha256:" + "ab" * 32
@@ -84,12 +85,12 @@ def test_validate_mirrors_cloud_run_rules():
 
 
 def test_revision_name_is_deterministic_from_digest_and_config():
-    spec = RevisionSpec(revision="", image=f"127.0.0.1:5000/x@{DIGEST}")
+    spec = RevisionSpec.of("", f"127.0.0.1:5000/x@{DIGEST}", RevisionSettings())
     name = revision_name("cocus-rag", spec)
     assert name == revision_name("cocus-rag", spec)
     assert name.startswith("cocus-rag-abababa-") and len(name) <= 63
-    assert revision_name("cocus-rag", RevisionSpec(revision="", image=spec.image, memory="2Gi")) != name
-    other = RevisionSpec(revision="", image="127.0.0.1:5000/x@sha256:" + "cd" * 32)
+    assert revision_name("cocus-rag", RevisionSpec.of("", spec.image, RevisionSettings(memory="2Gi"))) != name
+    other = RevisionSpec.of("", "127.0.0.1:5000/x@sha256:" + "cd" * 32, RevisionSettings())
     assert revision_name("cocus-rag", other) != name
     assert len(revision_name("s" * 49, spec)) <= 63
 
@@ -99,10 +100,10 @@ def test_revision_name_is_deterministic_from_digest_and_config():
 ])
 def test_image_refs_must_be_pinned_by_digest(ref):
     with pytest.raises(UsageError, match="malformed image reference"):
-        parse_image_ref(ref)
+        ImageRef.pinned(ref)
 
 
 def test_image_ref_with_tag_and_digest():
-    ref = parse_image_ref(f"europe-west1-docker.pkg.dev/p/repo/cocus-rag:v1@{DIGEST}")
+    ref = ImageRef.pinned(f"europe-west1-docker.pkg.dev/p/repo/cocus-rag:v1@{DIGEST}")
     assert (ref.registry, ref.repository, ref.digest) == ("europe-west1-docker.pkg.dev", "p/repo/cocus-rag", DIGEST)
     assert ref.ref == f"europe-west1-docker.pkg.dev/p/repo/cocus-rag@{DIGEST}"

@@ -168,16 +168,33 @@ def test_repository_config_is_valid() -> None:
 def test_env_variable_reaches_hyphenated_environment_and_keeps_map_key_case(tmp_path: Path) -> None:
     path = write(tmp_path, "environments:\n  local:\n    project: a\n  local-staging:\n    project: b\n")
     environ = {
-        "COCUSCTL_ENVIRONMENTS__LOCAL_STAGING__CLOUDRUN__ENV__COCUS_API_KEYS": "k1",
+        "COCUSCTL_ENVIRONMENTS__LOCAL_STAGING__REVISION__ENV__COCUS_LOG_LEVEL": "DEBUG",
         "COCUSCTL_ENVIRONMENTS__LOCAL_STAGING__BUILD_ARGS__BASE_IMAGE": "img",
     }
     loaded = load_config(path, environ=environ)
     staging = loaded.environment("local-staging")
-    assert staging.settings.cloudrun.env == {"COCUS_API_KEYS": "k1"}
+    assert staging.settings.revision.env == {"COCUS_LOG_LEVEL": "DEBUG"}
     assert staging.build_args == {"BASE_IMAGE": "img"}
-    assert loaded.source_of("environments.local-staging.cloudrun.env.COCUS_API_KEYS").startswith("env ")
+    assert loaded.source_of("environments.local-staging.revision.env.COCUS_LOG_LEVEL").startswith("env ")
 
 
 def test_env_variable_for_an_unknown_environment_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"environments: no entry 'stagin' \(configured: local\)"):
         load_config(environ={"COCUSCTL_ENVIRONMENTS__STAGIN__PROJECT": "x"}, cwd=tmp_path)
+
+
+def test_string_settings_keep_numeric_looking_values_from_the_environment(tmp_path: Path) -> None:
+    environ = {
+        "COCUSCTL_ENVIRONMENTS__LOCAL__REVISION__ENV__X": "11609",
+        "COCUSCTL_ENVIRONMENTS__LOCAL__PROJECT": "0123",
+        "COCUSCTL_REGISTRY__PASSWORD": "007",
+        "COCUSCTL_SERVICE__SIZE_BUDGET_MB": "300",  # an int field still gets a number
+        "COCUSCTL_ENVIRONMENTS__LOCAL__RELEASE__CANARY_STEPS": "[25, 100]",  # and a list field a list
+    }
+    loaded = load_config(environ=environ, cwd=tmp_path)
+    env = loaded.environment("local")
+    assert env.settings.revision.env == {"X": "11609"}
+    assert env.settings.project == "0123"
+    assert loaded.config.registry.password is not None and loaded.config.registry.password.get_secret_value() == "007"
+    assert loaded.config.service.size_budget_mb == 300
+    assert env.settings.release.canary_steps == [25, 100]

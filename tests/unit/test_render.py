@@ -55,8 +55,8 @@ def test_golden_prod_pins_secret_versions_and_keeps_values_out(tmp_path: Path) -
     text = (GOLDEN / "prod" / "terraform.tfvars").read_text()
     assert '"version" = "7"' in text and '"version" = "3"' in text
     assert "latest" not in text
-    assert 'invoker         = "iam"' in text
-    assert 'ingress         = "internal-and-load-balancer"' in text
+    assert 'invoker            = "iam"' in text
+    assert 'ingress            = "internal-and-load-balancer"' in text
 
 
 def test_staging_render_writes_then_reports_unchanged_then_changed(tmp_path: Path) -> None:
@@ -90,7 +90,7 @@ def test_image_is_only_the_bootstrap_image_by_default(tmp_path: Path) -> None:
     assert render_context(loaded, env)["image"] == BOOTSTRAP_IMAGE
     digest = "europe-west1-docker.pkg.dev/acme-cocus-staging/cocus/cocus-rag@sha256:" + "a" * 64
     text = render_files(loaded, env, image=digest)["terraform.tfvars"][1]
-    assert f'image           = "{digest}"' in text
+    assert f'image              = "{digest}"' in text
 
 
 def test_local_state_path_defaults_under_output_dir(tmp_path: Path) -> None:
@@ -162,11 +162,12 @@ def test_artifact_repository_comes_from_the_registry_url(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
-        ("environments.prod.infra.secrets", [{"name": "s", "env": "S", "version": "latest"}], "pin a version"),
-        ("environments.prod.infra.env_vars", {"DB_PASSWORD": "x"}, "looks like a secret"),
+        ("environments.prod.revision.secrets", {"S": {"secret": "s", "version": "latest"}}, "pin a version"),
+        ("environments.prod.revision.env", {"DB_PASSWORD": "x"}, "looks like a secret"),
+        ("environments.prod.revision.env", {"REDIS_URL": "x"}, "set both in env and secrets"),
         ("environments.prod.infra.runtime_roles", ["roles/editor"], "primitive role"),
         ("environments.prod.infra.invoker_members", ["allUsers"], "invoker: public"),
-        ("environments.prod.infra.scaling.min_instances", 60, "exceeds max_instances"),
+        ("environments.prod.revision.min_instances", 60, "exceeds max_instances"),
         ("environments.prod.infra.network.pods_cidr", "10.40.0.0/16", "overlaps"),
         ("environments.prod.infra.state", {"backend": "gcs"}, "needs a bucket"),
         ("environments.prod.infra.labels", {"Team": "x"}, "invalid GCP label"),

@@ -231,3 +231,20 @@ def test_every_ci_role_is_listed_and_justified_in_the_readme() -> None:
     assert in_code - listed == set(), "roles granted to CI but not justified in terraform/README.md"
     assert listed - in_code == set(), "roles in the README table that the code no longer grants"
     assert not in_code & PRIMITIVE_ROLES
+
+
+def test_revision_defaults_live_only_in_the_revision_model() -> None:
+    """Terraform and the Cloud Run release take every revision setting from cocus.yaml's `revision` block."""
+    import dataclasses
+
+    from cocusctl.core.cloudrun.model import RevisionSpec
+    from cocusctl.core.config import RevisionSettings
+
+    declared = variables(REPO / "terraform" / "cloudrun")
+    revision_inputs = ["min_instances", "max_instances", "cpu", "memory", "concurrency", "request_timeout_s",
+                       "container_port", "startup_probe_path", "env_vars"]
+    assert [name for name in revision_inputs if "default" in declared[name]] == []
+    spec_defaults = {f.name for f in dataclasses.fields(RevisionSpec) if f.default is not dataclasses.MISSING
+                     or f.default_factory is not dataclasses.MISSING}
+    assert spec_defaults == {"labels", "annotations"}  # release-owned, not revision settings
+    assert {"cpu", "memory", "min_instances", "max_instances", "concurrency"} <= set(RevisionSettings.model_fields)

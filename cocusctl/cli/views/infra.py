@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from cocusctl.core.infra import InfraResult, PlanSummary
+    from cocusctl.core.infra import PlanSummary
     from cocusctl.core.render import RenderedFile, RenderResult
     from cocusctl.core.secrets import SecretVersionResult
 
@@ -65,21 +65,16 @@ def plan_view(console: Console, summary: PlanSummary) -> None:
     console.print(f"saved plan: {summary.plan_file}")
 
 
-def infra_view(console: Console, result: InfraResult) -> None:
-    if result.skipped:
-        console.print(f"infra phase skipped for {result.environment} ({result.reason})")
-        return
-    if result.plan is not None:
-        plan_view(console, result.plan)
-    console.print("applied" if result.applied else "nothing applied")
-    for name, value in sorted(result.outputs.items()):
-        console.print(f"{name} = {value}")
-
-
 def secret_view(console: Console, result: SecretVersionResult) -> None:
-    console.print(f"added version {result.version} of {result.secret} ({result.project})", markup=False)
+    where = f"{result.project}, local secret store" if result.store == "local" else result.project
+    if result.created:
+        console.print(f"added version {result.version} of {result.secret} ({where})", markup=False)
+    else:
+        console.print(f"version {result.version} of {result.secret} already holds this value ({where})",
+                      markup=False)
     if result.needs_pin:
         console.print(
-            f"pin it: infra.secrets {result.secret} version: \"{result.version}\" (now {result.pinned_version})",
+            f"pin it: revision.secrets {', '.join(result.env_vars)} {result.secret} version: \"{result.version}\" "
+            f"(now {result.pinned_version})",
             markup=False,
         )

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from cocusctl.core.build import ScanRun
+    from cocusctl.core.image_scan import ScanRun
     from cocusctl.core.scan import Finding, ScanSummary
 
 _ROWS = (

@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING
 from cocusctl.core.canary import CanaryAnalyzer
 from cocusctl.core.cloudrun import traffic as tr
 from cocusctl.core.cloudrun.api import CloudRunApi, RevisionNotReady
-from cocusctl.core.cloudrun.images import ImageRef
-from cocusctl.core.cloudrun.model import DeployResult, RevisionInfo, RevisionSpec, ServiceState, TrafficEntry
+from cocusctl.core.cloudrun.model import RevisionInfo, RevisionSpec, ServiceState, TrafficEntry
 from cocusctl.core.errors import CocusError, DeployError, Interrupted, OperationTimeout
+from cocusctl.core.images import ImageRef
+from cocusctl.core.release.results import DeployResult
 from cocusctl.core.reporting import Reporter
 
 if TYPE_CHECKING:
-    from cocusctl.core.config import CloudRunSettings
+    from cocusctl.core.config import ReleaseSettings, RevisionSettings
 
 LOG_LINES = 10
 
@@ -50,37 +51,26 @@ class DeployPlan:
 
     @classmethod
     def from_settings(
-        cls, environment: str, service: str, image: ImageRef, s: CloudRunSettings, *, strategy: str | None = None,
-        environ: Mapping[str, str] | None = None,
+        cls, environment: str, service: str, image: ImageRef, revision: RevisionSettings, release: ReleaseSettings,
+        *, strategy: str | None = None, environ: Mapping[str, str] | None = None,
     ) -> DeployPlan:
+        """The plan from the environment's one revision model and its release settings."""
         environ = os.environ if environ is None else environ
-        spec = RevisionSpec(
-            revision="",
-            image=image.ref,
-            env=dict(s.env),
-            secrets=dict(s.secrets),
-            memory=s.memory,
-            cpu=s.cpu,
-            container_port=s.container_port,
-            min_instances=s.min_instances,
-            max_instances=s.max_instances,
-            concurrency=s.concurrency,
-            timeout_s=s.request_timeout_s,
-            startup_probe_path=s.startup_probe_path,
-        )
+        spec = RevisionSpec.of("", image.ref, revision)
+        key_env = release.smoke_api_key_env
         return cls(
             environment=environment,
             service=service,
             image=image,
             spec=replace(spec, revision=revision_name(service, spec)),
-            strategy=strategy or s.strategy,
-            canary_steps=tuple(s.canary_steps),
-            step_pause_s=s.step_pause_s,
-            ready_timeout_s=s.ready_timeout_s,
-            smoke_paths=tuple(s.smoke_paths),
-            smoke_query=s.smoke_query,
-            candidate_tag=s.candidate_tag,
-            smoke_api_key=environ.get(s.smoke_api_key_env) or None if s.smoke_api_key_env else None,
+            strategy=strategy or release.strategy,
+            canary_steps=tuple(release.canary_steps),
+            step_pause_s=release.step_pause_s,
+            ready_timeout_s=release.ready_timeout_s,
+            smoke_paths=tuple(release.smoke_paths),
+            smoke_query=release.smoke_query,
+            candidate_tag=release.candidate_tag,
+            smoke_api_key=(environ.get(key_env) or None) if key_env else None,
         )
 
 
@@ -210,7 +200,7 @@ class Deployer:
                 steps_done.append(str(percent))
                 if percent < 100 and i < len(steps) - 1:
                     marker = self.analyzer.start() if self.analyzer else None
-                    self._hold(plan, tag_url, state.uri)
+                    self._hold(plan, tag_url)
                     if self.analyzer is not None:
                         stable = [e.revision for e in base if e.percent and e.revision and e.revision != rev]
                         result = self.analyzer.finish(marker, percent, rev, stable)
@@ -287,7 +277,7 @@ class Deployer:
                 got = f"HTTP {status}" if status else "no answer"
                 raise DeployError(f"smoke test failed: {method} {path} on revision {plan.spec.revision} gave {got}")
 
-    def _hold(self, plan: DeployPlan, tag_url: str, service_url: str) -> None:
+    def _hold(self, plan: DeployPlan, tag_url: str) -> None:
         """Pause between canary steps, checking the candidate's health all along."""
         deadline = time.monotonic() + plan.step_pause_s
         self.reporter.info(f"holding {plan.step_pause_s:g}s with health checks")

@@ -1,29 +1,17 @@
-"""`split-traffic`, `rollback`, `status` and `promote` for the Cloud Run target."""
+"""`split-traffic`, `rollback` and `status` for the Cloud Run target (promote is target-neutral: core.release)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Protocol
-
 from cocusctl.core.cloudrun import traffic as tr
 from cocusctl.core.cloudrun.api import CloudRunApi, RevisionNotReady
-from cocusctl.core.cloudrun.deploy import Deployer, DeployPlan, no_interrupts
-from cocusctl.core.cloudrun.images import parse_image_ref
-from cocusctl.core.cloudrun.model import (
-    ConditionRow,
-    PromoteResult,
-    RevisionInfo,
-    RevisionRow,
-    ServiceState,
-    StatusResult,
-    TrafficEntry,
-    TrafficResult,
-)
+from cocusctl.core.cloudrun.deploy import no_interrupts
+from cocusctl.core.cloudrun.model import ServiceState, TrafficEntry
 from cocusctl.core.errors import CocusError, DeployError, Interrupted, UsageError
+from cocusctl.core.release.results import ConditionRow, RevisionRow, StatusResult, TrafficResult
 from cocusctl.core.reporting import Reporter
 
 
-def _service_or_fail(api: CloudRunApi, service: str, environment: str) -> ServiceState:
+def service_or_fail(api: CloudRunApi, service: str, environment: str) -> ServiceState:
     state = api.get_service(service)
     if state is None:
         raise UsageError(f"service {service!r} does not exist in environment {environment!r}",
@@ -91,7 +79,7 @@ def split_traffic(
     if to_latest and assignments:
         raise UsageError("give either REVISION=PERCENT pairs or --to-latest, not both")
     parsed = [] if to_latest else tr.parse_assignments(assignments)  # bad input fails before any API call
-    state = _service_or_fail(api, service, environment)
+    state = service_or_fail(api, service, environment)
     revisions = {r.name: r for r in api.list_revisions(service)}
     if to_latest:
         if not state.latest_ready:
@@ -105,7 +93,7 @@ def split_traffic(
 def rollback(
     api: CloudRunApi, reporter: Reporter, environment: str, service: str, to: str | None = None
 ) -> TrafficResult:
-    state = _service_or_fail(api, service, environment)
+    state = service_or_fail(api, service, environment)
     revisions = api.list_revisions(service)
     by_name = {r.name: r for r in revisions}
     serving = state.serving()
@@ -150,83 +138,4 @@ def status(api: CloudRunApi, environment: str, service: str) -> StatusResult:
         ready=state.ready,
         conditions=[ConditionRow(type=c.type, state=c.state, message=c.message) for c in state.conditions],
         revisions=rows, traffic=tr.status_rows(state),
-    )
-
-
-class ImageCopier(Protocol):
-    def copy_by_digest(self, src_ref: str, dst_registry: Any, image: str | None = None, *,
-                       mount: bool = True) -> str: ...
-
-
-def describe_differences(a: RevisionInfo, plan: DeployPlan) -> list[str]:
-    """What differs between the revision serving in A and what B will run (config, env, secrets, scaling)."""
-    spec = plan.spec
-    diffs: list[str] = []
-    keys = sorted(set(a.env) | set(spec.env))
-    for k in keys:
-        if a.env.get(k) != spec.env.get(k):
-            diffs.append(f"env {k}: {a.env.get(k, '<unset>')!r} -> {spec.env.get(k, '<unset>')!r}")
-    for k in sorted(set(a.secrets) | set(spec.secrets)):
-        if a.secrets.get(k) != spec.secrets.get(k):
-            diffs.append(f"secret {k}: {a.secrets.get(k, '<unset>')} -> {spec.secrets.get(k, '<unset>')}")
-    pairs = [("memory", a.memory, spec.memory), ("cpu", a.cpu, spec.cpu),
-             ("min_instances", a.min_instances, spec.min_instances),
-             ("max_instances", a.max_instances, spec.max_instances),
-             ("concurrency", a.concurrency, spec.concurrency)]
-    for name, old, new in pairs:
-        if str(old) != str(new):
-            diffs.append(f"{name}: {old} -> {new}")
-    return diffs
-
-
-def promote(
-    *,
-    api_a: CloudRunApi,
-    api_b: CloudRunApi,
-    reporter: Reporter,
-    env_a: str,
-    env_b: str,
-    service_a: str,
-    copier: ImageCopier,
-    registry_b: Any,
-    make_plan: Callable[[str], DeployPlan],
-    revision: str | None = None,
-    sleep: Callable[[float], None] | None = None,
-) -> PromoteResult:
-    """Copy the digest serving 100 % in A into B's registry (by digest), then deploy it to B."""
-    state = _service_or_fail(api_a, service_a, env_a)
-    if revision is None:
-        serving = state.serving()
-        full = [rev for rev, p in serving.items() if p == 100]
-        if not full:
-            raise UsageError(f"no single revision serves 100 % in {env_a} ({serving}); pass --revision")
-        revision = full[0]
-    info = api_a.get_revision(service_a, revision)
-    if info is None:
-        raise UsageError(f"revision {revision!r} does not exist in {env_a}")
-    routes_ok = all(c.state != "FAILED" for c in state.conditions if c.type == "RoutesReady")
-    if info.ready is not True or not routes_ok:
-        raise UsageError(f"{env_a} is not healthy (revision {revision} ready={info.ready}, routes "
-                         f"{'ready' if routes_ok else 'failed'}); refusing to promote")
-    if not info.digest:
-        raise UsageError(f"revision {revision} in {env_a} runs {info.image!r}, which is not pinned by digest")
-    source = parse_image_ref(info.image)
-    reporter.step(f"Promoting {source.digest} from {env_a} ({revision}) to {env_b}")
-    reporter.step(f"Copying the image by digest to {registry_b.url}")
-    target_ref = copier.copy_by_digest(source.ref, registry_b)
-    target = parse_image_ref(target_ref)
-    if target.digest != source.digest:
-        raise DeployError(f"the copy has digest {target.digest}, expected {source.digest}")
-    reporter.success(f"copied: {target_ref}")
-    plan = make_plan(target_ref)
-    diffs = describe_differences(info, plan)
-    for d in diffs:
-        reporter.info(f"differs in {env_b}: {d}")
-    if not diffs:
-        reporter.info(f"no configuration differences between {env_a} and {env_b}")
-    deployer = Deployer(api_b, reporter) if sleep is None else Deployer(api_b, reporter, sleep=sleep)
-    result = deployer.deploy(plan)
-    return PromoteResult(
-        source_environment=env_a, target_environment=env_b, source_revision=revision, digest=source.digest,
-        source_image=source.ref, target_image=target_ref, differences=diffs, deploy=result,
     )

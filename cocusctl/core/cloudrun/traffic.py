@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
-from cocusctl.core.cloudrun.model import RevisionInfo, ServiceState, TrafficEntry, TrafficRow
+from cocusctl.core.cloudrun.model import RevisionInfo, ServiceState, TrafficEntry
+from cocusctl.core.config.base import TRAFFIC_TAG
 from cocusctl.core.errors import UsageError
+from cocusctl.core.release.results import TrafficRow
 
-TAG_RE = re.compile(r"^[a-z]([-a-z0-9]{0,44}[a-z0-9])?$")
+TAG_RE = re.compile(TRAFFIC_TAG)
 ASSIGNMENT_RE = re.compile(r"^(?P<key>[^=\s]+)=(?P<percent>[^=\s]*)$")
 
 

@@ -190,7 +190,7 @@ def alert_rules(spec: SloSpec) -> list[dict[str, Any]]:
             "labels": {"severity": "ticket"},
             "annotations": {
                 "summary": "{{ $labels.service }} in {{ $labels.namespace }} runs at its maximum instance count",
-                "description": "The autoscaler cannot add capacity; raise infra.scaling.max_instances (or the "
+                "description": "The autoscaler cannot add capacity; raise revision.max_instances (or the "
                                "HPA maximum) or find what made each request slower.",
             },
         },

@@ -8,11 +8,11 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from cocusctl.core.assets import ASSETS
 from cocusctl.core.errors import ConfigError
 
-# The checkout holds cocusctl's platform assets (as for templates/ and terraform/).
-PROJECT_DIR = Path(__file__).resolve().parents[3]
-OBSERVABILITY_DIR = PROJECT_DIR / "observability"
+# Shipped with cocusctl, as templates/ and terraform/ are (core.assets).
+OBSERVABILITY_DIR = ASSETS / "observability"
 SLO_FILE = OBSERVABILITY_DIR / "slo.yaml"
 
 _DURATION = re.compile(r"^(\d+)(s|m|h|d)$")

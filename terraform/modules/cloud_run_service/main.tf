@@ -14,6 +14,7 @@ resource "google_cloud_run_v2_service" "this" {
   template {
     service_account                  = var.service_account_email
     max_instance_request_concurrency = var.concurrency
+    timeout                          = "${var.timeout_s}s"
     execution_environment            = "EXECUTION_ENVIRONMENT_GEN2"
 
     scaling {
@@ -71,9 +72,18 @@ resource "google_cloud_run_v2_service" "this" {
       }
 
       startup_probe {
-        http_get {
-          path = var.health_path
-          port = var.container_port
+        dynamic "http_get" {
+          for_each = var.startup_probe_path == null ? [] : [var.startup_probe_path]
+          content {
+            path = http_get.value
+            port = var.container_port
+          }
+        }
+        dynamic "tcp_socket" {
+          for_each = var.startup_probe_path == null ? [1] : []
+          content {
+            port = var.container_port
+          }
         }
         initial_delay_seconds = 0
         period_seconds        = 3

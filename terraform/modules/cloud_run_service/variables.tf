@@ -74,8 +74,19 @@ variable "container_port" {
   default     = 8080
 }
 
+variable "timeout_s" {
+  description = "Request timeout in seconds."
+  type        = number
+}
+
+variable "startup_probe_path" {
+  description = "HTTP path of the startup probe (readiness); null = a TCP probe on the container port."
+  type        = string
+  nullable    = true
+}
+
 variable "health_path" {
-  description = "HTTP path of the startup and liveness probes."
+  description = "HTTP path of the liveness probe."
   type        = string
   default     = "/healthz"
 }

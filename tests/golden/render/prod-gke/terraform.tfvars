@@ -24,8 +24,8 @@ k8s_service_account        = "cocus-rag"
 
 secrets = [
   {
-    "name"    = "cocus-rag-openai-api-key"
-    "env"     = "OPENAI_API_KEY"
+    "name"    = "cocus-rag-api-keys"
+    "env"     = "COCUS_API_KEYS"
     "version" = "7"
   },
 ]

@@ -22,32 +22,36 @@ runtime_roles              = ["roles/logging.logWriter", "roles/monitoring.metri
 
 secrets = [
   {
-    "name"    = "cocus-rag-openai-api-key"
-    "env"     = "OPENAI_API_KEY"
+    "name"    = "cocus-rag-api-keys"
+    "env"     = "COCUS_API_KEYS"
     "version" = "7"
   },
   {
-    "name"    = "cocus-rag-redis-password"
-    "env"     = "REDIS_PASSWORD"
+    "name"    = "cocus-rag-redis-url"
+    "env"     = "REDIS_URL"
     "version" = "3"
   },
 ]
 
-# Cloud Run service (Terraform-owned fields; image is used only when the service is first created)
-service_name    = "cocus-rag"
-image           = "us-docker.pkg.dev/cloudrun/container/hello"
-min_instances   = 2
-max_instances   = 50
-cpu             = "2"
-memory          = "2Gi"
-concurrency     = 80
-ingress         = "internal-and-load-balancer"
-invoker         = "iam"
-invoker_members = ["group:rag-clients@acme.example", "serviceAccount:gateway@acme-cocus-prod.iam.gserviceaccount.com"]
+# Cloud Run service (Terraform-owned fields, from the environment's `revision`; image is used only when the
+# service is first created)
+service_name       = "cocus-rag"
+image              = "us-docker.pkg.dev/cloudrun/container/hello"
+min_instances      = 2
+max_instances      = 50
+cpu                = "2"
+memory             = "2Gi"
+concurrency        = 80
+request_timeout_s  = 300
+container_port     = 8080
+startup_probe_path = "/readyz"
+ingress            = "internal-and-load-balancer"
+invoker            = "iam"
+invoker_members    = ["group:rag-clients@acme.example", "serviceAccount:gateway@acme-cocus-prod.iam.gserviceaccount.com"]
 
 env_vars = {
-  "LOG_LEVEL" = "info"
-  "RAG_TOP_K" = "5"
+  "COCUS_DEFAULT_TOP_K" = "5"
+  "COCUS_LOG_LEVEL"     = "INFO"
 }
 
 # Network

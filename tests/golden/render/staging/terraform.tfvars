@@ -22,28 +22,32 @@ runtime_roles              = ["roles/logging.logWriter", "roles/monitoring.metri
 
 secrets = [
   {
-    "name"    = "cocus-rag-openai-api-key"
-    "env"     = "OPENAI_API_KEY"
+    "name"    = "cocus-rag-api-keys"
+    "env"     = "COCUS_API_KEYS"
     "version" = "2"
   },
 ]
 
-# Cloud Run service (Terraform-owned fields; image is used only when the service is first created)
-service_name    = "cocus-rag"
-image           = "us-docker.pkg.dev/cloudrun/container/hello"
-min_instances   = 0
-max_instances   = 5
-cpu             = "1"
-memory          = "1Gi"
-concurrency     = 40
-ingress         = "all"
-invoker         = "public"
-invoker_members = []
+# Cloud Run service (Terraform-owned fields, from the environment's `revision`; image is used only when the
+# service is first created)
+service_name       = "cocus-rag"
+image              = "us-docker.pkg.dev/cloudrun/container/hello"
+min_instances      = 0
+max_instances      = 5
+cpu                = "1"
+memory             = "1Gi"
+concurrency        = 40
+request_timeout_s  = 300
+container_port     = 8080
+startup_probe_path = "/readyz"
+ingress            = "all"
+invoker            = "public"
+invoker_members    = []
 
 env_vars = {
-  "LOG_LEVEL"          = "debug"
-  "RAG_TOP_K"          = "5"
-  "COCUS_METRICS_PORT" = "9464"
+  "COCUS_DEFAULT_TOP_K" = "5"
+  "COCUS_LOG_LEVEL"     = "DEBUG"
+  "COCUS_METRICS_PORT"  = "9464"
 }
 
 # Network

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from cocusctl.core.cloudrun.model import DeployResult, PromoteResult, StatusResult, TrafficResult, TrafficRow
+    from cocusctl.core.release.results import DeployResult, PromoteResult, StatusResult, TrafficResult, TrafficRow
 
 
 def _short_digest(digest: str | None) -> str:
@@ -38,6 +38,8 @@ def deploy_view(console: Console, r: DeployResult) -> None:
     console.print(f"{r.service} ({r.environment}): {headline}; {state} {r.revision}, digest {r.digest}",
                   markup=False)
     console.print(f"url: {r.url}" + (f"   candidate: {r.candidate_url}" if r.candidate_url else ""))
+    if r.infra is not None:
+        console.print(f"infra: {r.infra.describe()}", markup=False)
     traffic_table(console, "traffic before", r.traffic_before, empty="none (first deploy)")
     traffic_table(console, "traffic after", r.traffic_after)
 

@@ -1,4 +1,4 @@
-"""Helpers for tests and benchmarks: tiny test images built on the local base image, pushed by digest.
+"""Test support for the Cloud Run tests and benchmarks: tiny test images built on the local base image.
 
 The test app is a stdlib HTTP server that listens on `$PORT` and answers `/readyz`, `/v1/query` and `/`
 with its `K_REVISION`, so a test can see which revision served each request. `APP_MODE=crash` exits at
@@ -220,20 +220,29 @@ def emulator_process(home: object):  # noqa: ANN201 - a context manager yielding
 
 
 def write_config(path: object, endpoint: str, *, service: str, registry: str = REGISTRY,
-                 environments: tuple[str, ...] = ("local-staging", "local-prod"),
-                 analysis: dict[str, object] | None = None, **cloudrun: object) -> None:
-    """A cocus.yaml whose environments (one GCP project each) target the emulator at `endpoint`; `analysis`
-    is each environment's canary analysis block."""
+                 environments: tuple[str, ...] = ("local-staging", "local-prod"), contract: str = "none",
+                 analysis: dict[str, object] | None = None, **settings: object) -> None:
+    """A cocus.yaml whose environments (one GCP project each) target the emulator at `endpoint`.
+
+    `settings` are revision settings (memory, env, secrets, …) or release settings (strategy, smoke_query…);
+    `analysis` is each environment's canary analysis block; the test app publishes no settings contract
+    (`contract="cocus-rag"` for the real service).
+    """
     import json as _json
     from pathlib import Path
 
-    settings = {"api_endpoint": endpoint, "service": service, "smoke_query": "What is the answer?",
-                "step_pause_s": 1, "memory": "256Mi", **cloudrun}
+    from cocusctl.core.config import RevisionSettings
+
+    revision = {"memory": "256Mi", **{k: v for k, v in settings.items() if k in RevisionSettings.model_fields}}
+    release = {"smoke_query": "What is the answer?", "step_pause_s": 1,
+               **{k: v for k, v in settings.items() if k not in RevisionSettings.model_fields}}
     envs = {
         name: {"target": "cloudrun", "project": name, "region": "local", "infrastructure": False,
-               "registry": {"url": f"{registry}/{name}", "insecure": True}, "cloudrun": settings,
+               "registry": {"url": f"{registry}/{name}", "insecure": True},
+               "cloudrun": {"api_endpoint": endpoint, "service": service}, "revision": revision, "release": release,
                **({"analysis": analysis} if analysis is not None else {})}
         for name in environments
     }
-    doc = {"version": 1, "default_environment": environments[0], "environments": envs}
+    doc = {"version": 1, "service": {"settings_contract": contract}, "default_environment": environments[0],
+           "environments": envs}
     Path(str(path)).write_text(_json.dumps(doc, indent=1))  # JSON is YAML
