@@ -36,10 +36,12 @@ def harden_command(
 
     def action() -> object:
         from cocusctl.adapters.ansible import AnsiblePlaybook
+        from cocusctl.core.contract import schema_source
         from cocusctl.core.harden import harden
 
         loaded = app_ctx.loaded
         log_dir = loaded.resolve_path(loaded.config.output_dir) / "harden"
-        return harden(inventory, AnsiblePlaybook(), app_ctx.reporter, log_dir=log_dir, check=check, limit=limit)
+        return harden(inventory, AnsiblePlaybook(), app_ctx.reporter, log_dir=log_dir,
+                      settings_schema=schema_source(loaded), check=check, limit=limit)
 
     app_ctx.run("harden", action, harden_view)

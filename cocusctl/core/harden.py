@@ -7,6 +7,7 @@ failed or was unreachable; 2 bad inventory or limit (nothing run, or no host mat
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,12 +15,9 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
+from cocusctl.core.assets import asset
 from cocusctl.core.errors import ChangesPending, ToolError, UsageError
 from cocusctl.core.reporting import Reporter, tool_log
-
-# cocusctl's own platform assets live beside the package in the checkout (like templates/ and terraform/).
-ANSIBLE_DIR = Path(__file__).resolve().parents[2] / "ansible"
-PLAYBOOK = ANSIBLE_DIR / "site.yml"
 
 HostStatus = Literal["ok", "changed", "failed", "unreachable"]
 
@@ -106,18 +104,22 @@ def harden(
     reporter: Reporter,
     *,
     log_dir: Path,
+    settings_schema: Path | None = None,
     check: bool = False,
     limit: str | None = None,
-    playbook: Path = PLAYBOOK,
 ) -> HardenResult:
     """Run the playbook; raise with the per-host result attached when a host failed or (check) would change.
 
-    ansible-playbook's whole output goes to LOG_DIR/ansible.log (its tail is shown when the run fails).
+    `settings_schema` is the service's settings contract the cocus_service role checks its settings against
+    (the one `config check` uses). ansible-playbook's whole output goes to LOG_DIR/ansible.log (its tail is
+    shown when the run fails).
     """
     if not inventory.exists():
         raise UsageError(f"inventory {inventory} does not exist")
     if limit is not None and not limit.strip():
         raise UsageError("--limit is empty", hint="name hosts or groups, e.g. --limit web-01,db")
+    playbook = asset("ansible") / "site.yml"
+    extra_vars = {"cocus_service_settings_schema": str(settings_schema)} if settings_schema else {}
     version = ansible.version()
     mode = " in check mode (nothing is changed)" if check else ""
     reporter.step(f"ansible-core {version}: {playbook.name} on {inventory}{mode}")
@@ -129,7 +131,8 @@ def harden(
             if line.startswith("PLAY ["):
                 reporter.info(line.rstrip(" *"))
 
-        run = ansible.run(playbook, inventory=inventory.resolve(), check=check, limit=limit, on_line=on_line)
+        run = ansible.run(playbook, inventory=inventory.resolve(), check=check, limit=limit, on_line=on_line,
+                          extra_args=["--extra-vars", json.dumps(extra_vars)] if extra_vars else [])
         result = summarize(run, inventory=inventory, playbook=playbook, check=check, limit=limit, version=version)
     reporter.info(f"ansible output: {log_path}")
     if check and result.changed:

@@ -62,11 +62,16 @@ def run_service_role(tmp_path: Path, variables: dict) -> tuple[int, str, dict]:
         ({"cocus_service_image": DIGEST_REF, "cocus_service_secret_env": {"COCUS_API_KEYS": "k", "COCUS_LOG_LEVEL": "INFO"}},
          "not secrets, put them in cocus_service_env: COCUS_LOG_LEVEL"),
         ({"cocus_service_image": DIGEST_REF, "cocus_service_env": {"PORT": 9000, "COCUS_AUTH_DISABLED": True}},
-         "set by the role from its variables: PORT"),
-        ({"cocus_service_image": DIGEST_REF, "cocus_service_env": {"COCUS_LOG_LEVEL": "INFO"}},
-         "no API key: set COCUS_API_KEYS in cocus_service_secret_env"),
+         "set by the platform or the image, not by a deployment: PORT"),
+        ({"cocus_service_image": DIGEST_REF, "cocus_service_env": {"COCUS_VERSION": "1.0", "COCUS_AUTH_DISABLED": True}},
+         "set by the platform or the image, not by a deployment: COCUS_VERSION"),
+        ({"cocus_service_image": DIGEST_REF, "cocus_service_env": {"COCUS_LOG_LEVEL": "INFO", "COCUS_GCP_PROJECT": "p"}},
+         "required settings missing: COCUS_API_KEYS (unless COCUS_AUTH_DISABLED=true)"),
+        ({"cocus_service_image": DIGEST_REF, "cocus_service_env": {"COCUS_AUTH_DISABLED": False}},
+         "required settings missing: COCUS_API_KEYS"),
     ],
-    ids=["tag-not-digest", "unknown-setting", "secret-in-plain-env", "plain-in-secret-env", "role-owned", "no-api-key"],
+    ids=["tag-not-digest", "unknown-setting", "secret-in-plain-env", "plain-in-secret-env", "platform-owned",
+         "image-owned", "no-api-key", "auth-not-disabled"],
 )
 def test_service_role_refuses_settings_outside_the_contract(
     ansible_playbook_bin: str, tmp_path: Path, variables: dict, message: str
