@@ -181,6 +181,8 @@ def test_ctrl_c_during_a_canary_step_restores_traffic(cli, images):
         [sys.executable, "-m", "cocusctl", "--config", str(slow), "deploy", "--env", "local-staging",
          "--image", images["v3"].ref, "--strategy", "canary"],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # A run started in the background (`cmd &` in a script) ignores SIGINT, and so would this child.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 60

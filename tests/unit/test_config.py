@@ -198,3 +198,11 @@ def test_string_settings_keep_numeric_looking_values_from_the_environment(tmp_pa
     assert loaded.config.registry.password is not None and loaded.config.registry.password.get_secret_value() == "007"
     assert loaded.config.service.size_budget_mb == 300
     assert env.settings.release.canary_steps == [25, 100]
+
+
+def test_monitoring_notification_channels_must_be_channel_names(tmp_path: Path) -> None:
+    path = write(tmp_path, "environments:\n  s:\n    infra:\n      monitoring:\n"
+                           "        notification_channels: [oncall@acme.example]\n")
+    with pytest.raises(ConfigError, match=r"environments.s.infra.monitoring.notification_channels: Value error, "
+                                          r"not a notification channel \(projects/PROJECT/notificationChannels/ID\)"):
+        load_config(path, environ={})

@@ -115,6 +115,28 @@ class GkeInfraSettings(StrictModel):
         return self
 
 
+class MonitoringSettings(StrictModel):
+    """Cloud Monitoring for the service (terraform/modules/monitoring), from observability/slo.yaml."""
+
+    enabled: bool = Field(True, description="log-based metrics, SLOs with burn-rate alerts, threshold alerts")
+    notification_channels: list[str] = Field(
+        default_factory=list,
+        description="channels every alert policy notifies: projects/PROJECT/notificationChannels/ID",
+    )
+    uptime_check_host: str = Field(
+        "", pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]*[a-z0-9])?$|^$",
+        description="host of a /healthz uptime check (e.g. the service's custom domain); empty: no uptime check",
+    )
+
+    @field_validator("notification_channels")
+    @classmethod
+    def _channels(cls, value: list[str]) -> list[str]:
+        for channel in value:
+            if not re.fullmatch(r"projects/[a-z][-a-z0-9]{4,28}[a-z0-9]/notificationChannels/\d+", channel):
+                raise ValueError(f"not a notification channel (projects/PROJECT/notificationChannels/ID): {channel!r}")
+        return value
+
+
 class InfraSettings(StrictModel):
     """What Terraform provisions for an environment (see terraform/README.md for who owns which field)."""
 
@@ -142,6 +164,7 @@ class InfraSettings(StrictModel):
     )
     artifact_registry: ArtifactRegistrySettings = Field(default_factory=ArtifactRegistrySettings)
     network: NetworkSettings = Field(default_factory=NetworkSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     gke: GkeInfraSettings = Field(default_factory=GkeInfraSettings)
 
     @field_validator("labels")

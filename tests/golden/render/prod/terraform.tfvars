@@ -59,6 +59,13 @@ vpc_egress   = true
 network_name = "cocus-prod-vpc"
 subnet_cidr  = "10.40.0.0/24"
 
+# Cloud Monitoring (SLOs and alerts from observability/slo.yaml)
+monitoring = {
+  "enabled"               = true
+  "notification_channels" = ["projects/acme-cocus-prod/notificationChannels/4455667788"]
+  "uptime_check_host"     = "rag.acme.example"
+}
+
 # CI/CD identities (terraform/modules/github_oidc; null repository: none in this environment)
 github_repository      = "acme/cocus-rag"
 ci_deployer_account_id = "cocus-deployer"

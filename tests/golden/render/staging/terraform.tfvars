@@ -55,6 +55,13 @@ vpc_egress   = false
 network_name = "cocus-vpc"
 subnet_cidr  = "10.10.0.0/20"
 
+# Cloud Monitoring (SLOs and alerts from observability/slo.yaml)
+monitoring = {
+  "enabled"               = true
+  "notification_channels" = []
+  "uptime_check_host"     = ""
+}
+
 # CI/CD identities (terraform/modules/github_oidc; null repository: none in this environment)
 github_repository      = "acme/cocus-rag"
 ci_deployer_account_id = "cocus-deployer"
