@@ -101,6 +101,12 @@ def main() -> None:
         rows.append(row("local cluster: resident memory", f"{cluster['rss_mb_idle']['total']:.0f} MB idle, "
                         f"{cluster['rss_mb_3_pods']['total']:.0f} MB with 3 pods (control plane + agent)", "-", None,
                         "cluster.json"))
+    lynis = load("lynis_hardening")
+    if lynis:
+        rows.append(row("Lynis hardening index, `cocusctl harden` on a bookworm container",
+                        f"{lynis['hardening_index_before']} → {lynis['hardening_index_after']} "
+                        f"(+{lynis['rise']}; harden {lynis['harden_wall_s']} s)", "rises",
+                        lynis["rise"] > 0, "lynis_hardening.json"))
     text = [
         "# Benchmarks",
         "",

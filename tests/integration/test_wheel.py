@@ -16,7 +16,7 @@ from tests.conftest import REPO_ROOT
 
 pytestmark = [pytest.mark.slow]
 
-SOURCES = ["pyproject.toml", "README.md", "cocusctl", "templates", "terraform", "observability",
+SOURCES = ["pyproject.toml", "README.md", "cocusctl", "templates", "terraform", "observability", "ansible",
            "service/settings-schema.json"]
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".terraform*", "*.tfstate*")
 
@@ -61,6 +61,8 @@ def test_the_wheel_holds_real_files_for_templates_modules_and_the_contract(wheel
         assert "cocusctl/assets/terraform/modules/monitoring/observability/slo.yaml" in entries  # a linked folder
         templates = {n for n in entries if n.startswith("cocusctl/assets/templates/")}
         assert "cocusctl/assets/templates/terraform/cloudrun.tfvars.j2" in templates
+        assert {"cocusctl/assets/ansible/site.yml", "cocusctl/assets/ansible/ansible.cfg",
+                "cocusctl/assets/ansible/roles/hardening/tasks/main.yml"} <= entries.keys()
         assert not any("__pycache__" in n or "/.terraform" in n for n in entries)
 
 
