@@ -122,6 +122,12 @@ def main() -> None:
         rows.append(row("GKE HPA 2 → 3 under CPU load (chart's autoscaling/v2beta2 on 1.20)",
                         f"{hpa['load_start_to_3_ready_s']} s to 3 ready pods" if hpa["scaled"] else "did not scale",
                         "scales", hpa["scaled"], "gke_release.json"))
+    lynis = load("lynis_hardening")
+    if lynis:
+        rows.append(row("Lynis hardening index, `cocusctl harden` on a bookworm container",
+                        f"{lynis['hardening_index_before']} → {lynis['hardening_index_after']} "
+                        f"(+{lynis['rise']}; harden {lynis['harden_wall_s']} s)", "rises",
+                        lynis["rise"] > 0, "lynis_hardening.json"))
     text = [
         "# Benchmarks",
         "",

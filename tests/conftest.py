@@ -100,6 +100,18 @@ def redis_server_bin() -> str:
 
 
 @pytest.fixture(scope="session")
+def ansible_playbook_bin() -> str:
+    return _program("ansible-playbook", ["--version"])
+
+
+@pytest.fixture(scope="session")
+def molecule_bin() -> str:
+    return _program("molecule", ["--version"])
+
+
+@pytest.fixture(scope="session")
+def ssh_client_bin() -> str:
+    return _program("ssh", ["-V"])
 def promtool_bin() -> str:
     return _program("promtool", ["--version"])
 

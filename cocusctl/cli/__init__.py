@@ -20,6 +20,7 @@ from cocusctl.cli import (
     deploy,
     doctor,
     emulator,
+    harden,
     monitoring,
     plan,
     promote,
@@ -97,6 +98,8 @@ app.command("split-traffic", help=traffic.split_traffic_command.__doc__)(traffic
 app.command("promote", help=promote.promote_command.__doc__)(promote.promote_command)
 app.command("rollback", help=rollback.rollback_command.__doc__)(rollback.rollback_command)
 app.command("status", help=status.status_command.__doc__)(status.status_command)
+# On-prem servers.
+app.command("harden", help=harden.harden_command.__doc__)(harden.harden_command)
 # Tools and set-up.
 app.add_typer(emulator.app, name="emulator")
 app.add_typer(cluster.app, name="cluster")

@@ -4,7 +4,7 @@ Each check is a small probe returning a detail string (or raising a CocusError w
 become the row's detail and fix). What is *required* depends on the environment: the build always needs
 the Docker engine, Trivy and the registry; Terraform only when the environment runs the infrastructure
 phase; Google credentials only for cloud environments (an Artifact Registry, or a real GCP project that
-is not served by the local emulator).
+is not served by the local emulator); Ansible is reported but never required (only `harden` uses it).
 """
 
 from __future__ import annotations
@@ -71,6 +71,7 @@ class Probes:
     helm: Callable[[], str]
     registry: Callable[[Environment], str]
     google: Callable[[bool], str]
+    ansible: Callable[[], str]
     cluster: Callable[[], str] = field(default=lambda: local_cluster())
 
 
@@ -138,7 +139,15 @@ def default_probes() -> Probes:
             hint="gcloud auth application-default login, or GOOGLE_APPLICATION_CREDENTIALS=key.json",
         )
 
-    return Probes(docker=docker, trivy=trivy, terraform=terraform, helm=helm, registry=registry, google=google)
+    def ansible() -> str:
+        from cocusctl.adapters.ansible import AnsiblePlaybook
+
+        return f"ansible-core {AnsiblePlaybook().version()}"
+
+    return Probes(
+        docker=docker, trivy=trivy, terraform=terraform, helm=helm, registry=registry, google=google,
+        ansible=ansible
+    )
 
 
 def _check(name: str, required: bool, probe: Callable[[], str], fix: str) -> Check:
@@ -179,4 +188,6 @@ def run_doctor(load: Callable[[], LoadedConfig], env_name: str | None, probes: P
     # Required where the environment deploys to it (gke.kubeconfig: local); reported everywhere else.
     needs_cluster = env is not None and env.target == "gke" and env.settings.gke.is_local
     checks.append(_check("local cluster", needs_cluster, probes.cluster, "cocusctl cluster start"))
+    # Only `cocusctl harden` (on-prem servers) needs Ansible.
+    checks.append(_check("ansible", False, probes.ansible, "pip install 'cocusctl[onprem]' (ansible-core)"))
     return DoctorReport(environment=env.name if env else env_name, checks=checks)

@@ -32,6 +32,7 @@ status_kubernetes() {
         report kubernetes ok "$cached"
     else
         report kubernetes FAIL "not built (scripts/local-stack.sh up builds it; cocusctl cluster start too)"
+        return 1
     fi
 }
 

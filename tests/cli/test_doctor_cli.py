@@ -32,6 +32,8 @@ cocusctl doctor (environment local)
 │                    │                       │                                              │ GOOGLE_APPLICATION_CREDENTIALS=key.json      │
 │ local cluster      │ absent (not required) │ not running (not built yet)                  │ cocusctl cluster start (the first start      │
 │                    │                       │                                              │ builds it)                                   │
+│ ansible            │ absent (not required) │ 'ansible-playbook' was not found on PATH     │ pip install 'cocusctl[onprem]'               │
+│                    │                       │                                              │ (ansible-core)                               │
 └────────────────────┴───────────────────────┴──────────────────────────────────────────────┴──────────────────────────────────────────────┘
 """
 

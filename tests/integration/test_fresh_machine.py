@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import REPO_ROOT, need
 
 FRESH_MACHINE = REPO_ROOT / "scripts" / "fresh-machine.sh"
-TOOLS = "docker dockerd docker-registry debootstrap trivy helm redis-server promtool"
+TOOLS = "docker dockerd docker-registry debootstrap trivy helm redis-server promtool ssh"
 SETUP = f"""
 set -e
 echo "== tools before"
@@ -64,9 +64,9 @@ def test_setup_installs_every_tool_on_a_machine_without_them(docker_engine, base
     from cocusctl.core.cluster import build
 
     kubernetes = build.cached()
-    if kubernetes is not None:
-        env["COCUS_FRESH_ENV"] += f" COCUS_CLUSTER_CACHE={kubernetes.bin_dir.parent.parent}"
-        env["COCUS_FRESH_COPY"] = str(kubernetes.bin_dir.parent)
+    assert kubernetes is not None, "this machine's `local-stack.sh up` builds Kubernetes before the tests run"
+    env["COCUS_FRESH_ENV"] += f" COCUS_CLUSTER_CACHE={kubernetes.bin_dir.parent.parent}"
+    env["COCUS_FRESH_COPY"] = str(kubernetes.bin_dir.parent)
     proc = subprocess.run(
         [str(FRESH_MACHINE), "bash", "-c", SETUP], env=env, capture_output=True, text=True, timeout=2400
     )
@@ -75,11 +75,10 @@ def test_setup_installs_every_tool_on_a_machine_without_them(docker_engine, base
     assert proc.returncode == 0, log[-6000:]
     assert section(proc.stdout, "tools before").strip() == "", "the fresh machine must start without the tools"
     first = step_rows(section(proc.stdout, "up 1"))
-    for step in ("dockerd", "registry", "base-image", "trivy", "helm", "packages", "prometheus"):
+    for step in ("dockerd", "registry", "base-image", "trivy", "helm", "packages", "prometheus", "ansible"):
         assert first.get(step) == "done", (step, section(proc.stdout, "up 1"))
     assert first.get("terraform") == "ok"
-    if kubernetes is not None:
-        assert first.get("kubernetes") == "ok", section(proc.stdout, "up 1")
+    assert first.get("kubernetes") == "ok", section(proc.stdout, "up 1")
     second = step_rows(section(proc.stdout, "up 2"))
     assert second and set(second.values()) == {"ok"}, section(proc.stdout, "up 2")
     assert "→ done" in section(proc.stdout, "install")

@@ -16,8 +16,8 @@ from tests.conftest import REPO_ROOT
 
 pytestmark = [pytest.mark.slow]
 
-SOURCES = ["pyproject.toml", "README.md", "cocusctl", "templates", "terraform", "observability", "helm",
-           "service/settings-schema.json"]
+SOURCES = ["pyproject.toml", "README.md", "cocusctl", "templates", "terraform", "observability", "ansible",
+           "helm", "service/settings-schema.json"]
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".terraform*", "*.tfstate*")
 
 
@@ -66,6 +66,8 @@ def test_the_wheel_holds_real_files_for_templates_modules_and_the_contract(wheel
         assert "cocusctl/assets/helm/cocus-mvp/values.schema.json" in entries
         assert archive.read("cocusctl/assets/helm/cocus-mvp/files/observability/prometheus/cocus-rag.rules.yaml") == (
             REPO_ROOT / "observability" / "prometheus" / "cocus-rag.rules.yaml").read_bytes()
+        assert {"cocusctl/assets/ansible/site.yml", "cocusctl/assets/ansible/ansible.cfg",
+                "cocusctl/assets/ansible/roles/hardening/tasks/main.yml"} <= entries.keys()
         assert not any("__pycache__" in n or "/.terraform" in n for n in entries)
 
 
