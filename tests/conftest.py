@@ -90,6 +90,11 @@ def terraform_bin() -> str:
 
 
 @pytest.fixture(scope="session")
+def helm_bin() -> str:
+    return _program("helm", ["version"])
+
+
+@pytest.fixture(scope="session")
 def redis_server_bin() -> str:
     return _program("redis-server", ["--version"])
 
@@ -203,3 +208,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if reporter is not None:
             reporter.write_line(f"FAILED {message}", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+def service_image_ref(request: pytest.FixtureRequest) -> str:
+    """The real service image by digest: `COCUS_SERVICE_IMAGE` when set, else the session's build of it."""
+    if os.environ.get("COCUS_SERVICE_IMAGE"):
+        return os.environ["COCUS_SERVICE_IMAGE"]
+    return request.getfixturevalue("service_image")["pushed_ref"]

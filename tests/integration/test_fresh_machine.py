@@ -3,7 +3,7 @@
 CI runs on a machine where everything is already installed, so a missing install step stays hidden there.
 `scripts/fresh-machine.sh` makes a fresh machine instead (the bare bookworm base image's file system as a
 chroot in private mount and PID namespaces, with this checkout copied in). In it, `scripts/local-stack.sh
-up` must install and start every tool (Docker engine, registry, debootstrap + base image, Trivy, …), a second
+up` must install and start every tool (Docker engine, registry, debootstrap + base image, Trivy, Helm, …), a second
 `up` must find everything ready, `scripts/install.sh` must make `.venv`, and `cocusctl doctor` must pass.
 """
 
@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import REPO_ROOT, need
 
 FRESH_MACHINE = REPO_ROOT / "scripts" / "fresh-machine.sh"
-TOOLS = "docker dockerd docker-registry debootstrap trivy redis-server promtool ssh"
+TOOLS = "docker dockerd docker-registry debootstrap trivy helm redis-server promtool ssh"
 SETUP = f"""
 set -e
 echo "== tools before"
@@ -75,7 +75,7 @@ def test_setup_installs_every_tool_on_a_machine_without_them(docker_engine, base
     assert proc.returncode == 0, log[-6000:]
     assert section(proc.stdout, "tools before").strip() == "", "the fresh machine must start without the tools"
     first = step_rows(section(proc.stdout, "up 1"))
-    for step in ("dockerd", "registry", "base-image", "trivy", "packages", "prometheus", "ansible"):
+    for step in ("dockerd", "registry", "base-image", "trivy", "helm", "packages", "prometheus", "ansible"):
         assert first.get(step) == "done", (step, section(proc.stdout, "up 1"))
     assert first.get("terraform") == "ok"
     assert first.get("kubernetes") == "ok", section(proc.stdout, "up 1")
