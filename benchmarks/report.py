@@ -92,6 +92,46 @@ def main() -> None:
                             f"median {deploy['cli_wall']['median_s']} s (cocusctl core overhead "
                             f"{deploy['core_overhead_s']['median_s']} s)", "≤ 10 s",
                             deploy["cli_wall"]["median_s"] <= 10, f"{name}.json"))
+    cluster = load("cluster")
+    if cluster:
+        built = cluster["build"]
+        rows.append(row("local cluster: first build (Debian source → 4 binaries, 2 cores)",
+                        f"{built['compile_s']:.0f} s compile ({built['measured']})", "once per machine, cached",
+                        None, "cluster.json"))
+        fresh, warm = cluster["start_fresh_home_s"], cluster["start_warm_s"]
+        rows.append(row("local cluster: `cluster start` → API serving, node Ready",
+                        f"fresh home median {fresh['median']} s, restart median {warm['median']} s",
+                        "seconds (≤ 20 s)", warm["median"] <= 20 and fresh["median"] <= 20, "cluster.json"))
+        rows.append(row("local cluster: resident memory", f"{cluster['rss_mb_idle']['total']:.0f} MB idle, "
+                        f"{cluster['rss_mb_3_pods']['total']:.0f} MB with 3 pods (control plane + agent)", "-", None,
+                        "cluster.json"))
+    gke = load("gke_release")
+    if gke:
+        first, upgrade = gke["first_deploy_3_replicas_s"], gke["upgrade_3_replicas_s"]
+        rows.append(row("GKE on the local cluster: deploy start → 3 pods ready + smoke (first / upgrade)",
+                        f"median {first['median']} s / {upgrade['median']} s", "-", None, "gke_release.json"))
+        load_up, crash = gke["upgrade_under_load"], gke["crashing_image_under_load"]
+        rows.append(row("GKE upgrade under load", f"{load_up['failed_requests']} failed of {load_up['requests']}",
+                        "0 failed", load_up["failed_requests"] == 0, "gke_release.json"))
+        rows.append(row("GKE crashing image under load: automatic Helm rollback",
+                        f"{crash['failed_requests']} failed of {crash['requests']}, exit {crash['exit_code']}, "
+                        f"{crash['fail_and_rollback_s']} s", "0 failed, exit 11",
+                        crash["failed_requests"] == 0 and crash["exit_code"] == 11, "gke_release.json"))
+        canary = gke["canary_10_50_100"]
+        shares = ", ".join(f"{s['asked_percent']} → {s['measured_percent']} %" for s in canary["steps"])
+        rows.append(row(f"GKE canary by replica share, {canary['requests_per_step']} requests per step",
+                        f"{shares}; {canary['failed_requests']} failed under load", "± 5 points, 0 failed",
+                        canary["max_error_points"] <= 5 and canary["failed_requests"] == 0, "gke_release.json"))
+        hpa = gke["hpa_2_to_3"]
+        rows.append(row("GKE HPA 2 → 3 under CPU load (chart's autoscaling/v2beta2 on 1.20)",
+                        f"{hpa['load_start_to_3_ready_s']} s to 3 ready pods" if hpa["scaled"] else "did not scale",
+                        "scales", hpa["scaled"], "gke_release.json"))
+    lynis = load("lynis_hardening")
+    if lynis:
+        rows.append(row("Lynis hardening index, `cocusctl harden` on a bookworm container",
+                        f"{lynis['hardening_index_before']} → {lynis['hardening_index_after']} "
+                        f"(+{lynis['rise']}; harden {lynis['harden_wall_s']} s)", "rises",
+                        lynis["rise"] > 0, "lynis_hardening.json"))
     text = [
         "# Benchmarks",
         "",

@@ -2,7 +2,9 @@
 # The main job, end to end, on the embedded local default (no GCP account needed):
 #   set up the machine (idempotent) → install cocusctl → build, scan and push the service image by digest →
 #   deploy it to the local Cloud Run emulator (local-staging) → ask it a real question →
-#   canary a new revision 10 → 50 → 100 % → promote the same digest to local-prod → show status.
+#   canary a new revision 10 → 50 → 100 % → promote the same digest to local-prod → show status →
+#   the GKE target: promote the same digest to local-gke (the chart helm/cocus-mvp on the local Kubernetes
+#   cluster) → ask it → canary a new revision there → show status.
 # Safe to run again: an unchanged deploy creates no new revision.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +21,7 @@ mkdir -p build
 [ -s build/demo-api-key ] || python3 -c 'import secrets; print("demo-" + secrets.token_hex(16))' > build/demo-api-key
 key=$(cat build/demo-api-key)
 export COCUS_SMOKE_API_KEY="$key"
-for env in local-staging local-prod; do
+for env in local-staging local-prod local-gke; do
     cocusctl secrets set --env "$env" cocus-rag-api-keys < build/demo-api-key
 done
 
@@ -37,9 +39,10 @@ cocusctl build --env local-staging
 say "deploy to local-staging"
 cocusctl deploy --env local-staging --strategy all --yes
 
-say "query the deployed service"
-url=$(cocusctl status --env local-staging --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["url"])')
-python3 - "$url" "$key" <<'PY'
+ask() {  # ask ENV: one real question to the service deployed in ENV
+    local url
+    url=$(cocusctl status --env "$1" --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["url"])')
+    python3 - "$url" "$key" <<'PY'
 import json, sys, urllib.request
 url, key = sys.argv[1], sys.argv[2]
 question = "How do I create a virtual environment?"
@@ -51,6 +54,10 @@ print(f"Q: {question}\nA: {answer['answer'][:600]}")
 for source in answer["sources"][:3]:
     print(f"  [{source['score']:.3f}] {source['id']} — {source['title']}")
 PY
+}
+
+say "query the deployed service"
+ask local-staging
 
 say "canary: a new revision (config change, same digest) 10 → 50 → 100 %"
 COCUSCTL_ENVIRONMENTS__LOCAL_STAGING__REVISION__ENV__COCUS_LOG_LEVEL=WARNING \
@@ -61,3 +68,20 @@ cocusctl promote --from local-staging --to local-prod
 
 say "status of local-prod"
 cocusctl status --env local-prod
+
+say "the GKE target: the local Kubernetes cluster (its first start builds it, unless local-stack.sh did)"
+cocusctl cluster start
+cocusctl doctor --env local-gke
+
+say "promote local-staging → local-gke (same digest; helm upgrade --install of the chart, rollout, smoke test)"
+cocusctl promote --from local-staging --to local-gke --yes
+
+say "query the service on the cluster"
+ask local-gke
+
+say "canary on GKE: a new revision (config change, same digest) 10 → 50 → 100 % by replica share"
+COCUSCTL_ENVIRONMENTS__LOCAL_GKE__REVISION__ENV__COCUS_LOG_LEVEL=WARNING \
+    cocusctl deploy --env local-gke --strategy canary --yes
+
+say "status of local-gke"
+cocusctl status --env local-gke

@@ -13,6 +13,8 @@
 # Environment: COCUS_BASE_IMAGE   the image whose file system is the fresh root [cocus/python-base:3.11-bookworm]
 #              COCUS_FRESH_DIR    where the root is unpacked                       [a new dir under /var/tmp]
 #              COCUS_FRESH_ENV    extra VAR=value pairs for COMMAND (space-separated)
+#              COCUS_FRESH_COPY   host paths copied into the root at the same place (space-separated): what a
+#                                 new machine makes itself but too slowly for a test (the Kubernetes build)
 # Needs root, docker (to export the image), unshare and chroot. Containers cannot be privileged here, so a
 # Docker engine could not run inside a container; a chroot can run one.
 set -euo pipefail
@@ -46,6 +48,10 @@ cp /usr/local/share/ca-certificates/*.crt "$ROOT/usr/local/share/ca-certificates
 cp "$HOST_CA" "$ROOT/etc/ssl/certs/ca-certificates.crt"
 printf '[global]\ncert = %s\n' "$HOST_CA" >"$ROOT/etc/pip.conf"
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+for path in ${COCUS_FRESH_COPY:-}; do
+    mkdir -p "$ROOT$(dirname "$path")"
+    cp -a "$path" "$ROOT$path"
+done
 # CI places the shared test data beside the clone; so does the fresh machine (/repo/../shared).
 if [ -d ../shared ]; then cp -a ../shared "$ROOT/shared"; fi
 

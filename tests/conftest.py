@@ -90,11 +90,28 @@ def terraform_bin() -> str:
 
 
 @pytest.fixture(scope="session")
+def helm_bin() -> str:
+    return _program("helm", ["version"])
+
+
+@pytest.fixture(scope="session")
 def redis_server_bin() -> str:
     return _program("redis-server", ["--version"])
 
 
 @pytest.fixture(scope="session")
+def ansible_playbook_bin() -> str:
+    return _program("ansible-playbook", ["--version"])
+
+
+@pytest.fixture(scope="session")
+def molecule_bin() -> str:
+    return _program("molecule", ["--version"])
+
+
+@pytest.fixture(scope="session")
+def ssh_client_bin() -> str:
+    return _program("ssh", ["-V"])
 def promtool_bin() -> str:
     return _program("promtool", ["--version"])
 
@@ -191,3 +208,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if reporter is not None:
             reporter.write_line(f"FAILED {message}", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+def service_image_ref(request: pytest.FixtureRequest) -> str:
+    """The real service image by digest: `COCUS_SERVICE_IMAGE` when set, else the session's build of it."""
+    if os.environ.get("COCUS_SERVICE_IMAGE"):
+        return os.environ["COCUS_SERVICE_IMAGE"]
+    return request.getfixturevalue("service_image")["pushed_ref"]

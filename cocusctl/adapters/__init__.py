@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from cocusctl.core.build import Engine
     from cocusctl.core.cloudrun.api import CloudRunApi
     from cocusctl.core.config import Environment, LoadedConfig, RegistryConfig, ScanPolicy
+    from cocusctl.core.gke.api import ClusterApi, HelmApi, SecretReader
     from cocusctl.core.image_scan import Scanner
     from cocusctl.core.images import RegistryApi
     from cocusctl.core.infra import TerraformRunner
@@ -83,6 +84,32 @@ class Adapters:
         from cocusctl.adapters.secret_manager import SecretManager
 
         return SecretManager(settings.project, endpoint=settings.infra.secret_manager_endpoint)
+
+    # --- GKE: helm and the cluster, through the environment's kubeconfig ---------------------------
+    def helm(self, environment: Environment) -> HelmApi:
+        from cocusctl.adapters.helm import Helm
+        from cocusctl.core.gke.kubeconfig import kubeconfig_for
+
+        path, context = kubeconfig_for(environment)
+        timeout = environment.settings.release.ready_timeout_s
+        return self._once(f"helm:{environment.name}",
+                          lambda: Helm.locate(kubeconfig=path, context=context, timeout_s=timeout))
+
+    def cluster(self, environment: Environment) -> ClusterApi:
+        from cocusctl.adapters.kubernetes_workloads import KubernetesWorkloads
+        from cocusctl.core.gke.kubeconfig import default_kubeconfig, kubeconfig_for
+
+        path, context = kubeconfig_for(environment)
+        return self._once(f"cluster:{environment.name}",
+                          lambda: KubernetesWorkloads.from_kubeconfig(path or default_kubeconfig(), context))
+
+    def local_secret(self, environment: Environment) -> SecretReader:
+        """Reads a pinned secret version of the environment's project from the local secret store."""
+        from cocusctl.core.local_secrets import LocalSecretStore, default_path
+
+        store = LocalSecretStore(default_path())
+        project = environment.settings.project
+        return lambda secret, version: store.access(project, secret, version)
 
     # --- Prometheus HTTP API ---------------------------------------------------------------------
     def prometheus(self, url: str) -> PrometheusQuery:

@@ -15,10 +15,12 @@ from cocusctl import __version__
 from cocusctl.cli import (
     build,
     ci,
+    cluster,
     config_cmd,
     deploy,
     doctor,
     emulator,
+    harden,
     monitoring,
     plan,
     promote,
@@ -96,8 +98,11 @@ app.command("split-traffic", help=traffic.split_traffic_command.__doc__)(traffic
 app.command("promote", help=promote.promote_command.__doc__)(promote.promote_command)
 app.command("rollback", help=rollback.rollback_command.__doc__)(rollback.rollback_command)
 app.command("status", help=status.status_command.__doc__)(status.status_command)
+# On-prem servers.
+app.command("harden", help=harden.harden_command.__doc__)(harden.harden_command)
 # Tools and set-up.
 app.add_typer(emulator.app, name="emulator")
+app.add_typer(cluster.app, name="cluster")
 app.add_typer(monitoring.app, name="monitoring")
 app.add_typer(secrets.app, name="secrets")
 app.add_typer(config_cmd.app, name="config")

@@ -12,8 +12,9 @@ from cocusctl.cli.views.doctor import doctor_view
 def doctor_command(ctx: typer.Context, env: EnvOption = None, output: OutputOption = None) -> None:
     """Check that everything the chosen environment needs is present.
 
-    One table: Docker engine, Trivy, Terraform, registry, Google credentials, config. Each failed row
-    says how to fix it; exit 3 (not available) when something the environment requires is missing.
+    One table: config, Docker engine, Trivy, Terraform, registry, Google credentials, Ansible (on-prem
+    only). Each failed row says how to fix it; exit 3 (not available) when something the environment
+    requires is missing.
     """
     app_ctx = get_context(ctx, env=env, output=output_value(output))
 

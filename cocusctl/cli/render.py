@@ -25,7 +25,8 @@ def render_command(
     image: InitialImageOption = None,
     output: OutputOption = None,
 ) -> None:
-    """Render the environment's Terraform inputs (terraform.tfvars, backend.hcl) from templates.
+    """Render the environment's Terraform inputs (terraform.tfvars, backend.hcl) and, for GKE, its Helm values
+    (helm-values.yaml) from templates.
 
     Exit codes: 0 written (or, with --check, up to date); 12 with --check when a file is missing or differs.
     """

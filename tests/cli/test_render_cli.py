@@ -60,8 +60,22 @@ def test_check_json_envelope(runner: CliRunner, out: Path, tmp_path: Path) -> No
     envelope = json.loads(result.stdout)
     assert (envelope["command"], envelope["status"], envelope["exit_code"]) == ("render", "error", 12)
     assert envelope["errors"][0]["code"] == "changes_pending"
-    assert [f["status"] for f in envelope["data"]["files"]] == ["missing", "missing"]
+    # The Terraform inputs and the Helm values: `render --check` covers both.
+    files = {Path(f["path"]).name: f["status"] for f in envelope["data"]["files"]}
+    assert files == {"terraform.tfvars": "missing", "backend.hcl": "missing", "helm-values.yaml": "missing"}
     assert envelope["data"]["target"] == "gke" and envelope["data"]["check"] is True
+
+
+def test_check_sees_stale_helm_values(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    assert runner.invoke(app, ["-c", str(EXAMPLE), "render", "-e", "prod-gke", "--out", str(out)]).exit_code == 0
+    assert runner.invoke(app, ["-c", str(EXAMPLE), "render", "-e", "prod-gke", "--check", "--out", str(out)]
+                         ).exit_code == 0
+    values = out / "helm-values.yaml"
+    values.write_text(values.read_text().replace("minReplicas: 1", "minReplicas: 3"))
+    result = runner.invoke(app, ["-c", str(EXAMPLE), "render", "-e", "prod-gke", "--check", "--out", str(out)])
+    assert result.exit_code == 12
+    assert "1 rendered file(s) out of date for prod-gke: helm-values.yaml" in result.stderr
 
 
 def test_out_and_image_options(runner: CliRunner, out: Path, tmp_path: Path) -> None:

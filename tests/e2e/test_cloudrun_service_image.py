@@ -21,13 +21,6 @@ pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.slow]
 API_KEY = "e2e-" + os.urandom(8).hex()
 
 
-@pytest.fixture
-def image(request: pytest.FixtureRequest) -> str:
-    if os.environ.get("COCUS_SERVICE_IMAGE"):
-        return os.environ["COCUS_SERVICE_IMAGE"]
-    return request.getfixturevalue("service_image")["pushed_ref"]
-
-
 def _query(url: str, question: str) -> dict:
     req = urllib.request.Request(url + "/v1/query", data=json.dumps({"question": question}).encode(),
                                  method="POST", headers={"Content-Type": "application/json", "X-API-Key": API_KEY})
@@ -35,7 +28,8 @@ def _query(url: str, question: str) -> dict:
         return json.loads(resp.read())
 
 
-def test_service_image_on_the_emulator(tmp_path, monkeypatch, docker_engine, local_registry, image):
+def test_service_image_on_the_emulator(tmp_path, monkeypatch, docker_engine, local_registry, service_image_ref):
+    image = service_image_ref
     from tests.support.cloudrun import LoadGenerator, emulator_process, write_config
 
     monkeypatch.setenv("NO_COLOR", "1")

@@ -3,7 +3,7 @@
 CI runs on a machine where everything is already installed, so a missing install step stays hidden there.
 `scripts/fresh-machine.sh` makes a fresh machine instead (the bare bookworm base image's file system as a
 chroot in private mount and PID namespaces, with this checkout copied in). In it, `scripts/local-stack.sh
-up` must install and start every tool (Docker engine, registry, debootstrap + base image, Trivy, …), a second
+up` must install and start every tool (Docker engine, registry, debootstrap + base image, Trivy, Helm, …), a second
 `up` must find everything ready, `scripts/install.sh` must make `.venv`, and `cocusctl doctor` must pass.
 """
 
@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import REPO_ROOT, need
 
 FRESH_MACHINE = REPO_ROOT / "scripts" / "fresh-machine.sh"
-TOOLS = "docker dockerd docker-registry debootstrap trivy redis-server promtool"
+TOOLS = "docker dockerd docker-registry debootstrap trivy helm redis-server promtool ssh"
 SETUP = f"""
 set -e
 echo "== tools before"
@@ -59,6 +59,14 @@ def test_setup_installs_every_tool_on_a_machine_without_them(docker_engine, base
     need(os.geteuid() == 0, "needs root: it mounts /proc, /sys and /dev into a fresh root")
     # The fresh root shares the host's network: its registry must not take the shared one's port.
     env = {**os.environ, "COCUS_BASE_IMAGE": base_image, "COCUS_FRESH_ENV": f"COCUS_REGISTRY_PORT={free_port()}"}
+    # Building Kubernetes takes 10-25 minutes on two cores: the fresh machine gets this machine's cached build
+    # (made by the same step in this run's own `local-stack.sh up`), and its step must find it ready.
+    from cocusctl.core.cluster import build
+
+    kubernetes = build.cached()
+    assert kubernetes is not None, "this machine's `local-stack.sh up` builds Kubernetes before the tests run"
+    env["COCUS_FRESH_ENV"] += f" COCUS_CLUSTER_CACHE={kubernetes.bin_dir.parent.parent}"
+    env["COCUS_FRESH_COPY"] = str(kubernetes.bin_dir.parent)
     proc = subprocess.run(
         [str(FRESH_MACHINE), "bash", "-c", SETUP], env=env, capture_output=True, text=True, timeout=2400
     )
@@ -67,9 +75,10 @@ def test_setup_installs_every_tool_on_a_machine_without_them(docker_engine, base
     assert proc.returncode == 0, log[-6000:]
     assert section(proc.stdout, "tools before").strip() == "", "the fresh machine must start without the tools"
     first = step_rows(section(proc.stdout, "up 1"))
-    for step in ("dockerd", "registry", "base-image", "trivy", "packages", "prometheus"):
+    for step in ("dockerd", "registry", "base-image", "trivy", "helm", "packages", "prometheus", "ansible"):
         assert first.get(step) == "done", (step, section(proc.stdout, "up 1"))
     assert first.get("terraform") == "ok"
+    assert first.get("kubernetes") == "ok", section(proc.stdout, "up 1")
     second = step_rows(section(proc.stdout, "up 2"))
     assert second and set(second.values()) == {"ok"}, section(proc.stdout, "up 2")
     assert "→ done" in section(proc.stdout, "install")

@@ -16,8 +16,8 @@ from tests.conftest import REPO_ROOT
 
 pytestmark = [pytest.mark.slow]
 
-SOURCES = ["pyproject.toml", "README.md", "cocusctl", "templates", "terraform", "observability",
-           "service/settings-schema.json"]
+SOURCES = ["pyproject.toml", "README.md", "cocusctl", "templates", "terraform", "observability", "ansible",
+           "helm", "service/settings-schema.json"]
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".terraform*", "*.tfstate*")
 
 
@@ -61,6 +61,13 @@ def test_the_wheel_holds_real_files_for_templates_modules_and_the_contract(wheel
         assert "cocusctl/assets/terraform/modules/monitoring/observability/slo.yaml" in entries  # a linked folder
         templates = {n for n in entries if n.startswith("cocusctl/assets/templates/")}
         assert "cocusctl/assets/templates/terraform/cloudrun.tfvars.j2" in templates
+        assert "cocusctl/assets/templates/helm/values.yaml.j2" in templates
+        # The chart, with the rules and dashboards its observability link points at.
+        assert "cocusctl/assets/helm/cocus-mvp/values.schema.json" in entries
+        assert archive.read("cocusctl/assets/helm/cocus-mvp/files/observability/prometheus/cocus-rag.rules.yaml") == (
+            REPO_ROOT / "observability" / "prometheus" / "cocus-rag.rules.yaml").read_bytes()
+        assert {"cocusctl/assets/ansible/site.yml", "cocusctl/assets/ansible/ansible.cfg",
+                "cocusctl/assets/ansible/roles/hardening/tasks/main.yml"} <= entries.keys()
         assert not any("__pycache__" in n or "/.terraform" in n for n in entries)
 
 
@@ -81,6 +88,10 @@ def test_installed_wheel_renders_from_a_folder_with_only_cocus_yaml(wheel: Path,
     rendered = project / "build" / "cocus" / "render" / "staging"
     golden = REPO_ROOT / "tests" / "golden" / "render" / "staging"
     assert {p.name: p.read_text() for p in rendered.iterdir()} == {p.name: p.read_text() for p in golden.iterdir()}
+
+    run([cocusctl, "render", "--env", "local-gke"], cwd=project)  # the GKE target's Helm values
+    values = (project / "build" / "cocus" / "render" / "local-gke" / "helm-values.yaml").read_text()
+    assert 'repository: "127.0.0.1:5000/local-gke/cocus-rag"' in values
 
     check = run([cocusctl, "config", "check", "--env", "staging"], cwd=project)
     assert "staging: every variable is one cocus-rag reads" in check.stdout

@@ -1,7 +1,9 @@
-"""Test support for the Cloud Run tests and benchmarks: tiny test images built on the local base image.
+"""Test support for the Cloud Run and GKE tests and benchmarks: tiny test images built on the local base image.
 
-The test app is a stdlib HTTP server that listens on `$PORT` and answers `/readyz`, `/v1/query` and `/`
-with its `K_REVISION`, so a test can see which revision served each request. `APP_MODE=crash` exits at
+The test app is a stdlib HTTP server that listens on `$COCUS_HOST:$PORT` (127.0.0.1 unless a pod gives it its
+own address) and answers `/readyz`, `/v1/query` and `/` with its `K_REVISION`, so a test can see which revision
+served each request; `/burn?ms=N` burns CPU (an HPA's load); on SIGTERM it finishes the requests in flight and
+exits, as the service drains. `APP_MODE=crash` exits at
 start with a recognisable log line; `APP_MODE=slow` waits `START_DELAY` seconds before listening;
 `APP_MODE=degrade` turns `/readyz` to 503 `DEGRADE_AFTER` seconds after start; `APP_MODE=badquery` fails
 `/v1/query` with 500; `APP_MODE=flaky` fails every 5th `/v1/query` (20 %) with 500, the first one succeeds.
@@ -17,8 +19,9 @@ BASE_IMAGE = "cocus/python-base:3.11-bookworm"
 REGISTRY = "127.0.0.1:5000"
 
 APP = r'''
-import json, os, sys, time
+import json, os, signal, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 MODE = os.environ.get("APP_MODE", "ok")
 VERSION = os.environ.get("APP_VERSION", "v0")
@@ -48,6 +51,11 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
+        url = urlsplit(self.path)
+        if url.path == "/burn":
+            end = time.process_time() + min(float(parse_qs(url.query).get("ms", ["100"])[0]), 1000.0) / 1000
+            while time.process_time() < end:
+                pass
         if self.path == "/readyz":
             degraded = time.monotonic() - STARTED > float(os.environ.get("DEGRADE_AFTER", "5"))
             if MODE == "degrade" and degraded:
@@ -69,8 +77,18 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
+server = ThreadingHTTPServer((os.environ.get("COCUS_HOST", "127.0.0.1"), int(os.environ["PORT"])), Handler)
+server.daemon_threads = False
+
+
+def drain():
+    server.shutdown()  # no new requests; the ones in flight finish (non-daemon handler threads)
+    server.server_close()
+
+
+signal.signal(signal.SIGTERM, lambda *a: threading.Thread(target=drain).start())
 print("listening on", os.environ["PORT"], "revision", REV, flush=True)
-ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+server.serve_forever()
 '''
 
 DOCKERFILE = f"""FROM {BASE_IMAGE}

@@ -9,7 +9,8 @@ import pytest
 
 from cocusctl.core.cloudrun.target import CloudRunTarget
 from cocusctl.core.config import LoadedConfig, load_config
-from cocusctl.core.errors import NotAvailableError, UsageError
+from cocusctl.core.errors import UsageError
+from cocusctl.core.gke.target import GkeTarget
 from cocusctl.core.images import ImageRef
 from cocusctl.core.release.deploy import deploy, last_build_image
 from cocusctl.core.release.promote import promote
@@ -109,10 +110,22 @@ def test_targets_are_chosen_by_the_environment(loaded: LoadedConfig) -> None:
         def prometheus(self, url):  # noqa: ANN001, ANN202
             raise AssertionError
 
+        loaded = None
+
+        def helm(self, environment):  # noqa: ANN001, ANN202
+            return "helm of " + environment.name
+
+        def cluster(self, environment):  # noqa: ANN001, ANN202
+            return "cluster of " + environment.name
+
+        def local_secret(self, environment):  # noqa: ANN001, ANN202
+            raise AssertionError("gke-dev is not a local cluster")
+
     target = release_target(loaded.environment("local-staging"), Factory(), RecordingReporter())
     assert isinstance(target, CloudRunTarget) and target.service == "cocus-rag"
-    with pytest.raises(NotAvailableError, match="not available for target gke"):
-        release_target(loaded.environment("gke-dev"), Factory(), RecordingReporter())
+    gke = release_target(loaded.environment("gke-dev"), Factory(), RecordingReporter())
+    assert isinstance(gke, GkeTarget) and gke.helm == "helm of gke-dev" and gke.cluster == "cluster of gke-dev"
+    assert gke.read_secret is None
     check_target(loaded.environment("gke-dev"), "gke")
     with pytest.raises(UsageError, match="--target cloudrun does not match environment 'gke-dev'"):
         check_target(loaded.environment("gke-dev"), "cloudrun")

@@ -1,4 +1,5 @@
-"""Rendering Terraform inputs: golden files for the staging/prod examples, HCL literals, strictness."""
+"""Rendering Terraform inputs and Helm values: golden files for the staging/prod examples, HCL literals,
+strictness."""
 
 from __future__ import annotations
 
@@ -32,8 +33,10 @@ def example(tmp_path: Path, **flags: object):
 @pytest.mark.parametrize("env_name", GOLDEN_ENVS)
 def test_render_matches_golden_files(tmp_path: Path, env_name: str) -> None:
     loaded = example(tmp_path)
-    rendered = render_files(loaded, loaded.environment(env_name))
-    assert sorted(rendered) == ["backend.hcl", "terraform.tfvars"]
+    environment = loaded.environment(env_name)
+    rendered = render_files(loaded, environment)
+    helm = ["helm-values.yaml"] if environment.target == "gke" else []
+    assert sorted(rendered) == ["backend.hcl", *helm, "terraform.tfvars"]
     for name, (_, text) in rendered.items():
         golden = GOLDEN / env_name / name
         if UPDATE:
@@ -43,7 +46,8 @@ def test_render_matches_golden_files(tmp_path: Path, env_name: str) -> None:
 
 
 def test_every_template_is_covered_by_a_golden_file() -> None:
-    templates = {p.relative_to(REPO / "templates").as_posix() for p in (REPO / "templates" / "terraform").rglob("*.j2")}
+    templates = {p.relative_to(REPO / "templates").as_posix()
+                 for folder in ("terraform", "helm") for p in (REPO / "templates" / folder).rglob("*.j2")}
     loaded = load_config(EXAMPLE, environ={})
     used = {t for env in GOLDEN_ENVS for t, _ in render_files(loaded, loaded.environment(env)).values()}
     # backend-local.hcl.j2 is exercised by the fixture environment (integration tests), not a golden file;

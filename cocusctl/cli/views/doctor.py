@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
 
 def doctor_view(console: Console, report: DoctorReport) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     console.print(f"cocusctl doctor (environment {report.environment or '?'})")
@@ -22,5 +23,6 @@ def doctor_view(console: Console, report: DoctorReport) -> None:
             status = "[bold red]MISSING[/]"
         else:
             status = "[yellow]absent[/] (not required)"
-        table.add_row(check.name, status, check.detail, "" if check.ok else (check.fix or ""))
+        # Details and fixes are plain text: `pip install 'cocusctl[onprem]'` must not be read as markup.
+        table.add_row(check.name, status, escape(check.detail), "" if check.ok else escape(check.fix or ""))
     console.print(table)

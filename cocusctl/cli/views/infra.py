@@ -32,7 +32,8 @@ def rendered_files_table(console: Console, title: str, files: list[RenderedFile]
 def render_view(console: Console, result: RenderResult) -> None:
     verb = "checked" if result.check else "rendered"
     rendered_files_table(console, f"{verb} {result.environment} ({result.target}) -> {result.out_dir}", result.files)
-    console.print(f"root module: {result.root_module}")
+    if result.root_module:
+        console.print(f"root module: {result.root_module}")
 
 
 def plan_view(console: Console, summary: PlanSummary) -> None:

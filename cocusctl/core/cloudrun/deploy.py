@@ -26,6 +26,7 @@ from cocusctl.core.errors import CocusError, DeployError, Interrupted, Operation
 from cocusctl.core.images import ImageRef
 from cocusctl.core.quality_gate import BASELINE_TAG, QualityGate, QualityGateResult
 from cocusctl.core.release.results import DeployResult
+from cocusctl.core.release.smoke import smoke_test
 from cocusctl.core.reporting import Reporter
 
 if TYPE_CHECKING:
@@ -297,22 +298,9 @@ class Deployer:
     def _smoke(self, plan: DeployPlan, base_url: str) -> None:
         if not base_url:
             raise DeployError(f"no URL to smoke-test revision {plan.spec.revision}")
-        checks: list[tuple[str, str, object | None]] = [("GET", p, None) for p in plan.smoke_paths]
-        if plan.smoke_query:
-            checks.append(("POST", "/v1/query", {"question": plan.smoke_query}))
-        for method, path, body in checks:
-            self.reporter.step(f"Smoke test: {method} {path} on {base_url}")
-            status = 0
-            for attempt in range(3):
-                headers = {"X-API-Key": plan.smoke_api_key} if plan.smoke_api_key and body is not None else None
-                status = self.api.http(method, base_url.rstrip("/") + path, json_body=body, timeout=30.0,
-                                       headers=headers)
-                if 200 <= status < 300:
-                    break
-                self.sleep(0.5 * (attempt + 1))
-            if not 200 <= status < 300:
-                got = f"HTTP {status}" if status else "no answer"
-                raise DeployError(f"smoke test failed: {method} {path} on revision {plan.spec.revision} gave {got}")
+        smoke_test(self.api.http, base_url, paths=plan.smoke_paths, query=plan.smoke_query,
+                   api_key=plan.smoke_api_key, what=f"revision {plan.spec.revision}", where=base_url,
+                   reporter=self.reporter, sleep=self.sleep)
 
     def _hold(self, plan: DeployPlan, tag_url: str) -> None:
         """Pause between canary steps, checking the candidate's health all along."""

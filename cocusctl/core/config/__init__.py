@@ -22,6 +22,8 @@ from cocusctl.core.config.models import (
     CloudRunSettings,
     CocusConfig,
     EnvironmentConfig,
+    GkeGatewaySettings,
+    GkeIngressSettings,
     GkeSettings,
     RegistryConfig,
     ReleaseSettings,
@@ -33,8 +35,8 @@ from cocusctl.core.config.revision import RevisionSettings, SecretRef
 __all__ = [
     "BUNDLED_CONTRACTS", "CONFIG_FILE_NAME", "ENV_PREFIX", "REDACTED", "SECRET_KEY", "SEVERITIES",
     "AcceptedFinding", "ArtifactRegistrySettings", "AuthorizedNetwork", "CloudRunSettings", "CocusConfig",
-    "Environment", "EnvironmentConfig", "GkeInfraSettings", "GkeSettings", "InfraSettings", "LoadedConfig",
-    "NetworkSettings", "RegistryConfig", "ReleaseSettings", "RevisionSettings", "ScanPolicy", "SecretRef",
+    "Environment", "EnvironmentConfig", "GkeGatewaySettings", "GkeInfraSettings", "GkeIngressSettings",
+    "GkeSettings", "InfraSettings", "LoadedConfig", "NetworkSettings", "RegistryConfig", "ReleaseSettings", "RevisionSettings", "ScanPolicy", "SecretRef",
     "ServiceConfig", "Severity", "StrictModel", "Target", "TerraformState",
     "config_json_schema", "load_config", "redacted_dump",
 ]

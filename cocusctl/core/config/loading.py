@@ -71,7 +71,7 @@ class LoadedConfig:
             registry=env.registry or self.config.registry,
             scan=env.scan or self.config.scan,
             build_args={**self.config.service.build_args, **env.build_args},
-            service_name=env.cloudrun.service or self.config.service.name,
+            service_name=(env.gke.release if env.target == "gke" else env.cloudrun.service) or self.config.service.name,
         )
 
     def resolve_path(self, path: Path) -> Path:

@@ -168,11 +168,55 @@ class CloudRunSettings(StrictModel):
         return self.api_endpoint == "emulator" or is_loopback(self.api_endpoint)
 
 
-class GkeSettings(StrictModel):
-    """GKE target settings."""
+class GkeIngressSettings(StrictModel):
+    """A public HTTPS entry: a GKE Ingress (external Application Load Balancer) or another IngressClass."""
 
-    cluster: str | None = None
+    hosts: list[str] = Field(min_length=1, description="host names (their DNS must point at the load balancer)")
+    class_name: str = Field("gce", description="gce, gce-internal, or an IngressClass (nginx, …)")
+    tls: Literal["managed-certificate", "cert-manager", "secret"] = Field(
+        "managed-certificate", description="GKE ManagedCertificate, a cert-manager issuer, or an existing Secret")
+    issuer: str | None = Field(None, description="the cert-manager ClusterIssuer (tls: cert-manager)")
+    secret_name: str | None = Field(None, description="the TLS Secret (tls: secret)")
+    static_ip_name: str | None = Field(None, description="a reserved static IP address name")
+
+    @model_validator(mode="after")
+    def _tls_source(self) -> GkeIngressSettings:
+        if self.tls == "cert-manager" and not self.issuer:
+            raise ValueError("tls: cert-manager needs an issuer")
+        return self
+
+
+class GkeGatewaySettings(StrictModel):
+    """A GKE Gateway: an HTTPRoute splits traffic by exact weights (render-checked here)."""
+
+    name: str = Field(pattern=NAME, description="the Gateway the route attaches to")
+    namespace: str | None = Field(None, pattern=NAME)
+    hostnames: list[str] = Field(default_factory=list)
+
+
+class GkeSettings(StrictModel):
+    """Where the GKE target is (a kubeconfig context) and what the chart adds around the API."""
+
+    cluster: str | None = Field(None, description="GKE cluster name (Terraform); default SERVICE-ENV")
     namespace: str = Field("default", pattern=NAME)
+    kubeconfig: str | None = Field(
+        None, description="kubeconfig file; `local` = the local cluster `cocusctl cluster start` runs; "
+        "unset = $KUBECONFIG or ~/.kube/config")
+    context: str | None = Field(None, description="kubeconfig context; unset = its current context")
+    release: str | None = Field(None, pattern=NAME, description="Helm release name; defaults to service.name")
+    cpu_request: str = Field("250m", pattern=r"^([1-8]|[1-9][0-9]{1,3}m)$",
+                             description="CPU request per pod (the limit is revision.cpu)")
+    ingress: GkeIngressSettings | None = None
+    gateway: GkeGatewaySettings | None = None
+    redis: bool = Field(False, description="a Redis for the answer cache and rate limits, in the release")
+    prometheus: bool = Field(False, description="a Prometheus scraping the release's pods, with the rules")
+    grafana_admin_secret: str | None = Field(
+        None, pattern=NAME, description="a Secret (admin-user, admin-password): adds Grafana with the dashboards")
+    metrics_port: int | None = Field(None, ge=1, le=65535, description="serve /metrics on this port only")
+
+    @property
+    def is_local(self) -> bool:
+        return self.kubeconfig == "local"
 
 
 class EnvironmentConfig(StrictModel):
@@ -200,8 +244,10 @@ class EnvironmentConfig(StrictModel):
 
     @property
     def runs_locally(self) -> bool:
-        """Served on this machine (the Cloud Run emulator): secrets come from the local secret store."""
-        return self.target == "cloudrun" and self.cloudrun.is_local
+        """Served on this machine (the Cloud Run emulator, the local cluster): secrets come from the local store."""
+        if self.target == "gke":
+            return self.gke.is_local
+        return self.cloudrun.is_local
 
 
 class CiSettings(StrictModel):

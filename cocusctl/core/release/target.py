@@ -15,7 +15,8 @@ from cocusctl.core.errors import NotAvailableError, UsageError
 
 if TYPE_CHECKING:
     from cocusctl.core.cloudrun.api import CloudRunApi
-    from cocusctl.core.config import Environment, RegistryConfig
+    from cocusctl.core.config import Environment, LoadedConfig, RegistryConfig
+    from cocusctl.core.gke.api import ClusterApi, HelmApi, SecretReader
     from cocusctl.core.images import ImageRef, RegistryApi
     from cocusctl.core.infra import TerraformRunner
     from cocusctl.core.observability.prometheus import PrometheusQuery
@@ -86,6 +87,14 @@ class AdapterFactory(Protocol):
 
     def prometheus(self, url: str) -> PrometheusQuery: ...
 
+    loaded: LoadedConfig
+
+    def helm(self, environment: Environment) -> HelmApi: ...
+
+    def cluster(self, environment: Environment) -> ClusterApi: ...
+
+    def local_secret(self, environment: Environment) -> SecretReader: ...
+
 
 def check_target(environment: Environment, requested: str | None) -> None:
     """`--target` may only confirm the environment's target, never override it."""
@@ -100,4 +109,10 @@ def release_target(environment: Environment, adapters: AdapterFactory, reporter:
         from cocusctl.core.cloudrun.target import CloudRunTarget
 
         return CloudRunTarget(environment, adapters.cloudrun(environment), reporter, prometheus=adapters.prometheus)
+    if environment.target == "gke":
+        from cocusctl.core.gke.target import GkeTarget
+
+        return GkeTarget(adapters.loaded, environment, adapters.helm(environment), adapters.cluster(environment),
+                         reporter, read_secret=adapters.local_secret(environment) if environment.settings.runs_locally
+                         else None, prometheus=adapters.prometheus)
     raise NotAvailableError(f"the release commands are not available for target {environment.target} yet")

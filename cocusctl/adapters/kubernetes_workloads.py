@@ -1,0 +1,106 @@
+"""The GKE lifecycle's view of a cluster (`ClusterApi`): Deployments, pods, logs, and HTTP to a Service or a pod.
+
+Built on the Kubernetes adapter's client. HTTP goes straight to loopback addresses on cocusctl's local
+cluster (pods on 127.0.0.N, each Service on the local port its proxy publishes); on any other cluster it goes
+through the API server's `services/…/proxy` and `pods/…/proxy` subresources, authenticated like every other
+call, so no port-forward or public endpoint is needed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cocusctl.adapters.kubernetes import KubeApiError, KubernetesClient
+from cocusctl.core.gke.model import HttpReply, Json
+from cocusctl.core.net import is_loopback
+
+LOCAL_PORTS_ANNOTATION = "cluster.cocus.dev/local-ports"
+
+
+class KubernetesWorkloads:
+    def __init__(self, client: KubernetesClient) -> None:
+        self.client = client
+        self.api_server = str(client.api_client.configuration.host).rstrip("/")
+
+    @classmethod
+    def from_kubeconfig(cls, path: Path | str, context: str | None = None) -> KubernetesWorkloads:
+        return cls(KubernetesClient.from_kubeconfig(path, context))
+
+    def _get(self, path: str, query: Mapping[str, Any] | None = None) -> Json | None:
+        try:
+            return self.client.request("GET", path, query=query)
+        except KubeApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def deployment(self, namespace: str, name: str) -> Json | None:
+        return self._get(f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}")
+
+    def pods(self, namespace: str, selector: Mapping[str, str]) -> list[Json]:
+        query = {"labelSelector": ",".join(f"{k}={v}" for k, v in selector.items())}
+        found = self._get(f"/api/v1/namespaces/{namespace}/pods", query)
+        return list((found or {}).get("items") or [])
+
+    def service(self, namespace: str, name: str) -> Json | None:
+        return self._get(f"/api/v1/namespaces/{namespace}/services/{name}")
+
+    def pod_logs(self, namespace: str, pod: str, *, tail: int) -> str:
+        """The container's last lines; those of its previous run when it has restarted (a crash)."""
+        path = f"/api/v1/namespaces/{namespace}/pods/{pod}/log"
+        for previous in (True, False):
+            try:
+                text = self.client.text(path, query={"tailLines": tail, "previous": previous})
+            except KubeApiError:
+                continue
+            if text.strip():
+                return text
+        return ""
+
+    def service_url(self, namespace: str, service: str) -> str:
+        found = self.service(namespace, service) or {}
+        local = ((found.get("metadata") or {}).get("annotations") or {}).get(LOCAL_PORTS_ANNOTATION)
+        if local:
+            ports = json.loads(local)
+            port = next((p for key, p in sorted(ports.items()) if key.endswith("/TCP")), None)
+            if port:
+                return f"http://127.0.0.1:{port}"
+        return f"{self.api_server}/api/v1/namespaces/{namespace}/services/{service}:http/proxy"
+
+    def pod_url(self, namespace: str, pod: str, ip: str, port: int) -> str:
+        if is_loopback(ip):
+            return f"http://{ip}:{port}"
+        return f"{self.api_server}/api/v1/namespaces/{namespace}/pods/{pod}:{port}/proxy"
+
+    def http(self, method: str, url: str, *, json_body: object | None = None,
+             headers: Mapping[str, str] | None = None, timeout: float = 10.0) -> HttpReply:
+        if url.startswith(self.api_server + "/"):
+            return self._through_api_server(method, url[len(self.api_server):], json_body, headers, timeout)
+        import httpx
+
+        try:
+            with httpx.Client(timeout=timeout, trust_env=not is_loopback(url)) as http:
+                response = http.request(method, url, json=json_body, headers=dict(headers or {}))
+        except httpx.HTTPError:
+            return HttpReply(0)
+        return HttpReply(response.status_code, response.text)
+
+    def _through_api_server(self, method: str, path: str, json_body: object | None,
+                            headers: Mapping[str, str] | None, timeout: float) -> HttpReply:
+        api = self.client.api_client
+        header_params = {"Accept": "*/*", **dict(headers or {})}
+        if json_body is not None:
+            header_params["Content-Type"] = "application/json"
+        request = api.param_serialize(method.upper(), path, header_params=header_params, body=json_body,
+                                      auth_settings=["BearerToken"])
+        try:
+            response = api.call_api(*request, _request_timeout=timeout)
+        except Exception as exc:  # noqa: BLE001 - ApiException carries the status; anything else: no answer
+            return HttpReply(int(getattr(exc, "status", 0) or 0), str(getattr(exc, "body", "") or ""))
+        return HttpReply(response.status, response.response.read().decode("utf-8", "replace"))
+
+    def close(self) -> None:
+        self.client.close()
