@@ -6,7 +6,7 @@ build context cannot change between runs (the working tree may hold uncommitted 
   warm  --no-push              same commit again: every layer from the build cache
   push  (warm)                 the full job: build (cached), scan, push by digest
 Writes benchmarks/results/build_times.json. Takes several minutes (the cold build installs the
-service's dependencies and distils its embedding model).
+service's dependencies and embeds every chunk of its corpus).
 """
 
 from __future__ import annotations

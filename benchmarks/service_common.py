@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 DEFAULT_IMAGE = "cocus-rag:dev"
 API_KEY = "bench-key-not-secret"
-QUESTIONS = [json.loads(line)["question"] for line in (ROOT / "service" / "eval" / "questions.jsonl").read_text().splitlines()
-             if line.strip()]
+QUESTIONS = [json.loads(line)["question"] for name in ("questions", "paraphrased_dev", "paraphrased_heldout")
+             for line in (ROOT / "service" / "eval" / f"{name}.jsonl").read_text().splitlines() if line.strip()]
 
 
 def free_port() -> int:
@@ -52,6 +52,15 @@ def wait_ready(port: int, timeout: float = 60.0, interval: float = 0.01) -> floa
             pass
         time.sleep(interval)
     raise TimeoutError(f"/readyz on 127.0.0.1:{port} not 200 after {timeout}s")
+
+
+def container_cpu_seconds(cid: str) -> float:
+    """CPU time (user + system, all threads) the container's server process has used so far."""
+    import os
+
+    pid = docker("inspect", "-f", "{{.State.Pid}}", cid)
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def stop_container(cid: str) -> None:

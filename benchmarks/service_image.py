@@ -13,7 +13,7 @@ import subprocess
 
 from service_common import DEFAULT_IMAGE, docker, write_result
 
-TARGET_MB = 250
+TARGET_MB = 400  # the budget (issue 14); the static-embedding image aimed at 250
 BUDGET_MB = 400
 
 

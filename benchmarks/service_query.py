@@ -19,6 +19,7 @@ import urllib.request
 
 from service_common import (
     DEFAULT_IMAGE,
+    container_cpu_seconds,
     free_port,
     machine,
     run_load,
@@ -31,6 +32,15 @@ from service_common import (
 
 def _median_of(runs: list[dict], key: str) -> float:
     return round(statistics.median(r[key] for r in runs), 3)
+
+
+def _with_cpu(cid: str, port: int, clients: int, per_client: int) -> dict:
+    """One load run, plus the server's CPU time per request: unlike latency and throughput on this shared
+    2-core machine, it hardly depends on what else runs (2000 / cpu_ms = the requests 2 idle cores could serve)."""
+    before = container_cpu_seconds(cid)
+    run = run_load(port, clients, per_client)
+    run["server_cpu_ms_per_request"] = round((container_cpu_seconds(cid) - before) * 1000 / max(1, run["requests"]), 3)
+    return run
 
 
 def main() -> None:
@@ -49,8 +59,8 @@ def main() -> None:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/version") as resp:
             version = json.load(resp)
         run_load(port, 4, 25)  # warm-up
-        single = [run_load(port, 1, args.single_requests) for _ in range(args.repeats)]
-        concurrent = [run_load(port, 16, args.concurrent_requests) for _ in range(args.repeats)]
+        single = [_with_cpu(cid, port, 1, args.single_requests) for _ in range(args.repeats)]
+        concurrent = [_with_cpu(cid, port, 16, args.concurrent_requests) for _ in range(args.repeats)]
     finally:
         stop_container(cid)
     result = {
@@ -62,9 +72,12 @@ def main() -> None:
         "generator": version["generator"],
         "cache": "off (no REDIS_URL)",
         "single_client": {"p50_ms": _median_of(single, "p50_ms"), "p99_ms": _median_of(single, "p99_ms"),
-                          "throughput_rps": _median_of(single, "throughput_rps"), "runs": single},
+                          "throughput_rps": _median_of(single, "throughput_rps"),
+                          "server_cpu_ms_per_request": _median_of(single, "server_cpu_ms_per_request"),
+                          "runs": single},
         "concurrent_16": {"throughput_rps": _median_of(concurrent, "throughput_rps"),
                           "p50_ms": _median_of(concurrent, "p50_ms"), "p99_ms": _median_of(concurrent, "p99_ms"),
+                          "server_cpu_ms_per_request": _median_of(concurrent, "server_cpu_ms_per_request"),
                           "runs": concurrent},
         "targets": {"single_p50_ms": 15, "concurrent_rps": 150, "concurrent_p99_ms": 200},
         "machine": meta,

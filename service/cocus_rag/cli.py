@@ -1,4 +1,4 @@
-"""``python -m cocus_rag`` / ``cocus-rag``: serve, build-index, distill, settings-schema."""
+"""``python -m cocus_rag`` / ``cocus-rag``: serve, export-model, embed-chunks, build-index, settings-schema."""
 
 from __future__ import annotations
 

@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     index_dir: Path = DEFAULT_DATA_DIR / "index"
     model_dir: Path = DEFAULT_DATA_DIR / "model"
     doc_base_url: str = "https://docs.python.org/3.11/"
+    retrieval_mode: Literal["hybrid", "bm25", "dense"] = Field(
+        "hybrid", description="hybrid = BM25 + dense fused by RRF; bm25 or dense alone (for comparison).")
 
     # -- security ------------------------------------------------------------------
     api_keys: SecretStr = Field(

@@ -1,7 +1,12 @@
-"""Retrieval quality: recall@k and MRR over the hand-written question set in ``service/eval/``.
+"""Retrieval quality: recall@k and MRR over the hand-written question sets in ``service/eval/``.
 
 A question is answered at rank r when the r-th retrieved chunk comes from one of its source
-documents; recall@k counts questions answered within k, MRR averages 1/r (0 beyond ``depth``).
+documents; recall@k counts questions answered within k, MRR averages 1/r (0 when not retrieved).
+
+Splits: ``questions.jsonl`` (q01–q100, keyword-rich: q01–q70 chose the BM25/static settings,
+q71–q100 were held out then), ``paraphrased_dev.jsonl`` (d01–d30, plain wording, used while
+choosing the contextual model and the fusion) and ``paraphrased_heldout.jsonl`` (p01–p80, plain
+wording that avoids module names, written before any tuning and only ever evaluated).
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from pathlib import Path
 
 EVAL_DIR = Path(__file__).resolve().parents[1] / "eval"
 DEFAULT_QUESTIONS = EVAL_DIR / "questions.jsonl"
+SPLIT_FILES = {"keyword": "questions.jsonl", "paraphrased_dev": "paraphrased_dev.jsonl",
+               "paraphrased_heldout": "paraphrased_heldout.jsonl"}
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,10 @@ def load_questions(path: str | Path = DEFAULT_QUESTIONS) -> list[Question]:
             raw = json.loads(line)
             out.append(Question(raw["id"], raw["question"], tuple(raw["sources"])))
     return out
+
+
+def load_splits(eval_dir: str | Path = EVAL_DIR) -> dict[str, list[Question]]:
+    return {name: load_questions(Path(eval_dir) / file) for name, file in SPLIT_FILES.items()}
 
 
 def evaluate(questions: list[Question], retrieve: Callable[[str], list[str]], k: int = 5) -> dict:

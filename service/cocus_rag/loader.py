@@ -1,4 +1,4 @@
-"""Load the static model and the index (numpy + tokenizers only, no web framework imports).
+"""Load the embedding model and the index (onnxruntime, numpy, tokenizers; no web framework imports).
 
 ``python -m cocus_rag serve`` starts this in a thread before importing FastAPI and uvicorn, so the
 index loads while the framework imports (file reads and numpy conversions release the GIL).
@@ -13,11 +13,11 @@ from threading import Thread
 
 
 def load(model_dir: Path, index_dir: Path):
-    from .embedding.static import StaticEmbedder
+    from .embedding.onnx_model import OnnxEmbedder
     from .retrieval.index import Index
 
     t0 = time.perf_counter()
-    index = Index.load(index_dir, StaticEmbedder(model_dir))
+    index = Index.load(index_dir, OnnxEmbedder(model_dir))
     index.search("warm up the index", top_k=1)  # first-call costs are paid before readiness
     return index, time.perf_counter() - t0
 

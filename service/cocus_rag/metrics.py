@@ -20,6 +20,8 @@ class Metrics:
         self.http_in_flight = Gauge("cocus_http_requests_in_flight", "Requests being served.", registry=r)
         self.retrieval_latency = Histogram("cocus_retrieval_duration_seconds", "Hybrid retrieval latency.",
                                            buckets=_LATENCY_BUCKETS, registry=r)
+        self.retrieval_batch = Histogram("cocus_retrieval_batch_size", "Questions searched together per batch.",
+                                         buckets=(1, 2, 4, 8, 16, 32), registry=r)
         self.generation_latency = Histogram("cocus_generation_duration_seconds", "Answer generation latency.",
                                             ["generator"], buckets=_LATENCY_BUCKETS, registry=r)
         self.generation_errors = Counter("cocus_generation_errors_total", "Failed generator calls.",

@@ -66,8 +66,9 @@ class VersionInfo(BaseModel):
     git_revision: str
     k_service: str | None
     k_revision: str | None
-    index_version: str | None
-    embedding_model: str | None
+    index_version: str | None = Field(..., description="Hash of corpus, model, chunking and index format.")
+    embedding_model: str | None = Field(..., description="Model that embedded the chunks: name@sha256[:12].")
+    retrieval_mode: str
     generator: str
     corpus_documents: int | None
     corpus_chunks: int | None

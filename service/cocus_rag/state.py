@@ -9,6 +9,7 @@ import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+from .batching import RetrievalBatcher
 from .cache import AnswerCache, RateLimiter, RedisGate
 from .config import Settings
 from .generation import Generator, build_generator
@@ -29,6 +30,7 @@ class Services:
     limiter: RateLimiter
     generator: Generator
     index: Index | None = None
+    retriever: RetrievalBatcher | None = None
     load_error: str | None = None
     load_seconds: float | None = None
     preload: Future | None = None
@@ -65,13 +67,14 @@ class Services:
         finally:
             self._loaded.set()
         self.index = index
+        self.retriever = RetrievalBatcher(index, self.settings.retrieval_mode, self.metrics.retrieval_batch)
         self.load_seconds = round(seconds, 3)
         m = self.metrics
         m.index_chunks.set(index.n_chunks)
         m.index_documents.set(index.n_documents)
         m.build_info.info({"version": self.settings.version, "git_revision": self.settings.git_revision,
-                           "index_version": index.version, "embedding_model": index.embedder.name,
-                           "generator": self.generator.name})
+                           "index_version": index.version, "embedding_model": index.model_id,
+                           "retrieval_mode": self.settings.retrieval_mode, "generator": self.generator.name})
         m.ready.set(1)
         log.info("index %s loaded: %d chunks from %d documents in %.3fs", index.version, index.n_chunks,
                  index.n_documents, self.load_seconds,
@@ -84,6 +87,8 @@ class Services:
         return await asyncio.to_thread(self._loaded.wait, timeout)
 
     async def close(self) -> None:
+        if self.retriever is not None:
+            self.retriever.close()
         await self.generator.aclose()
         await self.gate.close()
 

@@ -1,6 +1,6 @@
 """The real service image: the session's `cocusctl build --env local --output json` from the repository root.
 
-Slow (a cold build installs the service's dependencies and distils its model); warm it is a minute.
+Slow (a cold build installs the service's dependencies and embeds every chunk with its model); warm it is a minute.
 """
 
 from __future__ import annotations

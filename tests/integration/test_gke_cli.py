@@ -24,7 +24,8 @@ pytestmark = [pytest.mark.kubernetes, pytest.mark.docker, pytest.mark.registry, 
 
 STATUS_KEYS = {"schema_version", "environment", "target", "service", "exists", "url", "ready", "conditions",
                "revisions", "traffic", "monitoring"}
-REVISION_KEYS = {"name", "image", "digest", "created", "ready", "percent", "tags", "conditions", "requests"}
+REVISION_KEYS = {"name", "image", "digest", "created", "ready", "percent", "tags", "conditions", "requests",
+                 "index_version", "embedding_model"}
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +53,7 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kube_cluster, local_reg
                          "secrets": {"COCUS_API_KEYS": {"secret": "api-keys", "version": "1"}}},
             "release": {"strategy": "all", "canary_steps": [50, 100], "step_pause_s": 1, "ready_timeout_s": 180,
                         "smoke_query": "How do I create a virtual environment?"},
+            "quality_gate": {"enabled": False},  # the test app is not the RAG service
         }
 
     config = tmp_path / "cocus.yaml"

@@ -25,6 +25,7 @@ from tests.integration.cluster_load import Load
 pytestmark = [pytest.mark.kubernetes, pytest.mark.docker, pytest.mark.registry, pytest.mark.helm, pytest.mark.slow]
 
 API_KEY = "gke-e2e-" + os.urandom(8).hex()
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_service_image_on_the_local_cluster(kube_cluster, tmp_path: Path, monkeypatch, local_registry,
@@ -47,6 +48,7 @@ def test_service_image_on_the_local_cluster(kube_cluster, tmp_path: Path, monkey
             "revision": {"cpu": "1", "memory": "1Gi", "min_instances": 2, "max_instances": 2, "env": env,
                          "secrets": {"COCUS_API_KEYS": {"secret": "cocus-rag-api-keys", "version": "1"}}},
             "release": {"ready_timeout_s": 240, "smoke_query": "How do I read a file line by line?"},
+            "quality_gate": {"eval_files": [str(REPO / "service/eval/questions.jsonl")]},
         }}}
         config.write_text(json.dumps(doc, indent=1))
 
@@ -60,6 +62,8 @@ def test_service_image_on_the_local_cluster(kube_cluster, tmp_path: Path, monkey
     assert res.exit_code == 0, res.output
     assert API_KEY not in res.output  # the key reaches the pods through a Secret, never the output
     data = json.loads(res.stdout)["data"]
+    gate = data["quality_gate"]  # requested, not yet run by this target: said so in the result
+    assert gate["verdict"] == "skipped" and gate["reason"] == "not available for the GKE target yet"
     request_ = urllib.request.Request(data["url"] + "/v1/query", method="POST",
                                       data=json.dumps({"question": "How do I open a file for writing?"}).encode(),
                                       headers={"Content-Type": "application/json", "X-API-Key": API_KEY})

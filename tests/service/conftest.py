@@ -1,5 +1,5 @@
-"""Fixtures for the RAG service tests: a small real corpus, a static model distilled from the real
-all-MiniLM-L6-v2 weights (only the tokens the tests need), a real index, apps and a real Redis."""
+"""Fixtures for the RAG service tests: a small real corpus, the real all-MiniLM-L6-v2 weights exported
+to int8 ONNX, a real index, apps and a real Redis."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -19,16 +18,6 @@ from tests.conftest import need
 CORPUS = Path(__file__).resolve().parent / "corpus"
 API_KEY = "test-key-0123456789"
 OTHER_KEY = "second-key-abcdef"
-TEST_QUESTIONS = [
-    "How do I create a virtual environment?",
-    "How do I serialize an object to a JSON string with indentation?",
-    "How do I compute the SHA-256 digest of some bytes?",
-    "How do I run coroutines concurrently and wait for all results?",
-    "How do I join paths and read a text file?",
-    "What happens when dividing a number by zero?",
-    "How are repeated questions cached?",
-    "what is the weather like in paris today",
-]
 
 
 def free_port() -> int:
@@ -54,28 +43,23 @@ def minilm_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def static_model(tmp_path_factory, minilm_dir: Path, corpus_dir: Path) -> Path:
-    """A static model distilled with the real weights, restricted to the tokens of corpus + questions."""
-    from cocus_rag.embedding.distill import distill
-    from cocus_rag.retrieval.corpus import load_corpus
-    from tokenizers import Tokenizer
+def onnx_model(tmp_path_factory, minilm_dir: Path) -> Path:
+    """The real all-MiniLM-L6-v2 weights exported to int8 ONNX, exactly as the image build does."""
+    from cocus_rag.embedding.onnx_export import write_model_dir
 
-    texts = [d.text for d in load_corpus(corpus_dir)] + TEST_QUESTIONS
-    tok = Tokenizer.from_file(str(minilm_dir / "tokenizer.json"))
-    ids = np.unique(np.concatenate([tok.encode(t, add_special_tokens=False).ids for t in texts]))
     out = tmp_path_factory.mktemp("model")
-    distill(minilm_dir, out, dims=64, weighting="sif", frequency_texts=texts, token_ids=ids, name="test-static64")
+    write_model_dir(minilm_dir, out, name="test-minilm-int8", max_length=128)
     return out
 
 
 @pytest.fixture(scope="session")
-def index_dir(tmp_path_factory, static_model: Path, corpus_dir: Path) -> Path:
-    from cocus_rag.embedding.static import StaticEmbedder
+def index_dir(tmp_path_factory, onnx_model: Path, corpus_dir: Path) -> Path:
+    from cocus_rag.embedding.onnx_model import OnnxEmbedder
     from cocus_rag.retrieval.chunking import ChunkingParams
     from cocus_rag.retrieval.index import Index
 
     out = tmp_path_factory.mktemp("index")
-    Index.build(corpus_dir, StaticEmbedder(static_model), ChunkingParams(max_words=40)).save(out)
+    Index.build(corpus_dir, OnnxEmbedder(onnx_model, threads=2), ChunkingParams(max_words=40)).save(out)
     return out
 
 
@@ -88,11 +72,11 @@ def _clean_env(monkeypatch) -> None:
 
 
 @pytest.fixture
-def make_settings(static_model: Path, index_dir: Path) -> Callable:
+def make_settings(onnx_model: Path, index_dir: Path) -> Callable:
     from cocus_rag.config import Settings
 
     def make(**overrides):
-        values = {"index_dir": index_dir, "model_dir": static_model, "api_keys": f"{API_KEY},{OTHER_KEY}"}
+        values = {"index_dir": index_dir, "model_dir": onnx_model, "api_keys": f"{API_KEY},{OTHER_KEY}"}
         values.update(overrides)
         return Settings(**values)
 

@@ -105,8 +105,50 @@ def test_version_reports_build_and_index(make_client, monkeypatch) -> None:
     client = make_client(git_revision="0123abc", version="1.2.3")
     v = client.get("/version").json()
     assert v["git_revision"] == "0123abc" and v["version"] == "1.2.3" and v["k_revision"] == "rag-00042-abc"
-    assert v["embedding_model"] == "test-static64" and v["corpus_documents"] == 7 and v["corpus_chunks"] > 7
+    assert v["embedding_model"].startswith("test-minilm-int8@") and v["retrieval_mode"] == "hybrid"
+    assert v["corpus_documents"] == 7 and v["corpus_chunks"] > 7
     assert len(v["index_version"]) == 16 and v["generator"] == "extractive"
+
+
+def test_retrieval_mode_setting_switches_dense_retrieval_off(make_client) -> None:
+    paraphrase = {"question": "turn a dictionary into text a JavaScript program can read", "top_k": 3}
+    hybrid = make_client().post("/v1/query", json=paraphrase, headers=auth()).json()
+    bm25_client = make_client(retrieval_mode="bm25")
+    bm25 = bm25_client.post("/v1/query", json=paraphrase, headers=auth()).json()
+    assert bm25_client.get("/version").json()["retrieval_mode"] == "bm25"
+    assert hybrid["sources"][0]["id"] == "library/json.html"
+    assert [s["chunk_id"] for s in bm25["sources"]] != [s["chunk_id"] for s in hybrid["sources"]]
+
+
+def test_concurrent_questions_get_their_own_answers(client) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    questions = ["How do I create a virtual environment?", "How do I compute the SHA-256 digest of some bytes?",
+                 "How do I serialize an object to a JSON string?", "How do I join filesystem paths?"] * 4
+    expected = {q: client.post("/v1/query", json={"question": q}, headers=auth()).json()["sources"]
+                for q in set(questions)}
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda q: client.post("/v1/query", json={"question": q, "top_k": 3},
+                                                      headers=auth()).json(), questions))
+    for q, answer in zip(questions, answers, strict=True):
+        assert [s["chunk_id"] for s in answer["sources"]] == [s["chunk_id"] for s in expected[q][:3]]
+
+
+def test_questions_waiting_together_are_searched_as_one_batch(client) -> None:
+    import asyncio
+
+    services = client.app.state.services
+
+    async def ask_all() -> list:
+        return await asyncio.gather(*(services.retriever.search(q, 2) for q in (
+            "create a virtual environment", "sha256 of bytes", "write JSON", "join paths", "raise an exception",
+            "run coroutines concurrently")))
+
+    results = asyncio.run(ask_all())
+    assert [r[0].chunk.doc_id for r in results][:2] == ["library/venv.html", "library/hashlib.html"]
+    sizes = services.metrics.registry.get_sample_value
+    assert sizes("cocus_retrieval_batch_size_sum") == 6
+    assert sizes("cocus_retrieval_batch_size_count") < 6  # at least two questions shared a search
 
 
 def test_not_ready_until_the_index_loads(make_client, tmp_path) -> None:

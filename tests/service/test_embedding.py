@@ -1,4 +1,4 @@
-"""The numpy BERT forward pass, the safetensors reader and the distilled static model."""
+"""The ONNX export of the sentence encoder, the ONNX Runtime embedder and the safetensors reader."""
 
 from __future__ import annotations
 
@@ -7,38 +7,77 @@ import struct
 
 import numpy as np
 import pytest
-from cocus_rag.embedding.bert import NumpyBert, gelu
+from cocus_rag.embedding.onnx_export import ExportError, export_bert, write_model_dir
+from cocus_rag.embedding.onnx_model import ModelLoadError, OnnxEmbedder
 from cocus_rag.embedding.safetensors_np import SafetensorsError, load_safetensors
-from cocus_rag.embedding.static import ModelLoadError, StaticEmbedder
 
 # sentence-transformers' published all-MiniLM-L6-v2 embedding of this sentence (first 8 values).
 REFERENCE = [0.0676569, 0.0634959, 0.0487131, 0.0793050, 0.0374481, 0.0026528, 0.0393749, -0.0070985]
+SENTENCES = ["This is an example sentence", "How do I create a virtual environment?",
+             "turn a dictionary into text a JavaScript program can read",
+             "The hashlib module implements a common interface to many secure hash algorithms."]
 
 
 @pytest.fixture(scope="module")
-def bert(minilm_dir):
-    return NumpyBert(minilm_dir)
+def float32_model(tmp_path_factory, minilm_dir):
+    out = tmp_path_factory.mktemp("float32")
+    write_model_dir(minilm_dir, out, name="test-minilm-float32", int8=False)
+    return out
 
 
-def test_numpy_forward_matches_sentence_transformers_reference(bert) -> None:
-    emb = bert.embed(["This is an example sentence"])
+def test_float32_export_reproduces_sentence_transformers(float32_model) -> None:
+    emb = OnnxEmbedder(float32_model).embed(["This is an example sentence"])
     assert emb.shape == (1, 384)
-    np.testing.assert_allclose(emb[0, :8], REFERENCE, atol=2e-5)
+    np.testing.assert_allclose(emb[0, :8], REFERENCE, atol=2e-6)
     assert abs(float(np.linalg.norm(emb[0])) - 1.0) < 1e-5
 
 
-def test_padding_does_not_change_embeddings(bert) -> None:
-    texts = ["short", "a much longer sentence that forces padding of the short one in the same batch"]
-    together = bert.embed(texts, batch_size=2)
-    alone = np.vstack([bert.embed([t]) for t in texts])
+def test_int8_model_stays_close_to_float32(float32_model, onnx_model) -> None:
+    exact = OnnxEmbedder(float32_model).embed(SENTENCES)
+    quantised = OnnxEmbedder(onnx_model).embed(SENTENCES)
+    cosines = (exact * quantised).sum(axis=1)
+    assert cosines.min() > 0.98, cosines
+    assert (onnx_model / "model.onnx").stat().st_size < (float32_model / "model.onnx").stat().st_size / 3
+
+
+def test_padding_is_masked_out(float32_model) -> None:
+    # float32: int8 activations are quantised per call, so with int8 a batch's padding moves the scale a little
+    emb = OnnxEmbedder(float32_model)
+    together = emb.embed(SENTENCES, batch_size=4)
+    alone = np.vstack([emb.embed_one(t) for t in SENTENCES])
     np.testing.assert_allclose(together, alone, atol=1e-5)
 
 
-def test_gelu_is_the_erf_form() -> None:
-    x = np.array([-3.0, -1.0, 0.0, 0.5, 2.0], dtype=np.float64)
-    # exact values 0.5 * x * (1 + erf(x / sqrt 2))
-    expected = np.array([-0.0040496, -0.1586553, 0.0, 0.3457312, 1.9544997])
-    np.testing.assert_allclose(gelu(x), expected, atol=1e-6)
+def test_related_text_ranks_higher_without_shared_words(onnx_model) -> None:
+    q, related, unrelated = OnnxEmbedder(onnx_model).embed([
+        "turn a dictionary into text a JavaScript program can read",
+        "json.dumps serializes an object to a JSON formatted str",
+        "The sha256 digest of some bytes"])
+    assert float(q @ related) > float(q @ unrelated) + 0.1
+
+
+def test_export_is_deterministic_so_the_model_id_is(tmp_path, minilm_dir, onnx_model) -> None:
+    again = tmp_path / "again"
+    meta = write_model_dir(minilm_dir, again, name="test-minilm-int8", max_length=128)
+    assert meta["dims"] == 384 and meta["weights"].startswith("int8")
+    first, second = OnnxEmbedder(onnx_model), OnnxEmbedder(again)
+    assert first.model_id == second.model_id and first.model_id.startswith("test-minilm-int8@")
+    assert len(first.model_id.split("@")[1]) == 12
+
+
+def test_model_errors_are_clear(tmp_path, minilm_dir) -> None:
+    with pytest.raises(ModelLoadError, match="missing model.onnx, tokenizer.json, meta.json"):
+        OnnxEmbedder(tmp_path)
+    for name in ("model.onnx", "tokenizer.json"):
+        (tmp_path / name).write_bytes(b"not a model")
+    (tmp_path / "meta.json").write_text(json.dumps({"dims": 384}))
+    with pytest.raises(ModelLoadError, match="embedding model at"):
+        OnnxEmbedder(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "roberta"}))
+    with pytest.raises(ExportError, match="not an absolute-position BERT model"):
+        export_bert(tmp_path, tmp_path / "out.onnx")
+    with pytest.raises(ExportError, match="has no model.safetensors"):
+        write_model_dir(tmp_path, tmp_path / "out", name="x")
 
 
 def test_safetensors_reader_round_trip_and_errors(tmp_path) -> None:
@@ -51,35 +90,6 @@ def test_safetensors_reader_round_trip_and_errors(tmp_path) -> None:
     bad.write_bytes(b"\x01")
     with pytest.raises(SafetensorsError, match="too short"):
         load_safetensors(bad)
-
-
-def test_distilled_model_files_and_weights(static_model) -> None:
-    meta = json.loads((static_model / "meta.json").read_text())
-    assert meta["dims"] == 64 and meta["weighting"] == "sif" and meta["vocab_size"] == 30522
-    q = np.load(static_model / "embeddings.npy")
-    assert q.dtype == np.int8 and q.shape == (30522, 64) and meta["storage"] == "int8+row-scale"
-    emb = StaticEmbedder(static_model)
-    vecs = emb.vectors
-    vocab = emb.tokenizer.get_vocab()
-    # special tokens carry no weight; distilled ordinary tokens do
-    assert not vecs[vocab["[CLS]"]].any() and not vecs[vocab["[SEP]"]].any()
-    assert np.abs(vecs[vocab["virtual"]]).sum() > 0
-
-
-def test_static_embedder_ranks_related_text_higher(static_model) -> None:
-    emb = StaticEmbedder(static_model)
-    q, related, unrelated = emb.embed(["create a virtual environment",
-                                       "virtual environments are created with the venv module",
-                                       "the sha256 digest of bytes"])
-    assert float(q @ related) > float(q @ unrelated)
-    single = emb.embed_one("create a virtual environment")
-    np.testing.assert_allclose(single, q, atol=1e-5)
-    assert emb.embed([""])[0].tolist() == [0.0] * emb.dims
-
-
-def test_static_model_missing_files_is_a_clear_error(tmp_path) -> None:
-    with pytest.raises(ModelLoadError, match="missing embeddings.npy"):
-        StaticEmbedder(tmp_path)
 
 
 def test_int8_row_quantisation_round_trip() -> None:

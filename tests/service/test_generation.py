@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from cocus_rag.embedding.static import StaticEmbedder
+from cocus_rag.embedding.onnx_model import OnnxEmbedder
 from cocus_rag.generation.extractive import ExtractiveGenerator
 from cocus_rag.generation.vertex import MetadataServerCredentials, VertexGenerator
 from cocus_rag.retrieval.index import Index
@@ -17,8 +17,8 @@ Q = {"question": "How do I compute the SHA-256 digest of some bytes?"}
 
 
 @pytest.fixture(scope="module")
-def index(index_dir, static_model) -> Index:
-    return Index.load(index_dir, StaticEmbedder(static_model))
+def index(index_dir, onnx_model) -> Index:
+    return Index.load(index_dir, OnnxEmbedder(onnx_model))
 
 
 def test_extractive_picks_supported_sentences_with_citations(index) -> None:

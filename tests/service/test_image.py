@@ -5,6 +5,7 @@ index, reports its revision, runs as UID 10001 and exits 0 on SIGTERM."""
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -58,7 +59,10 @@ def test_image_serves_answers_from_the_baked_index(docker_engine, service_image)
                             .encode(), {"Content-Type": "application/json", "Authorization": f"Bearer {KEY}"})
         assert status == 200
         assert {"library/venv.html", "tutorial/venv.html"} & {s["id"] for s in body["sources"]}
-        assert "[1]" in body["answer"] and body["sources"][0]["url"].startswith("https://docs.python.org/3.11/")
+        cited = {int(n) for n in re.findall(r"\[(\d+)\]", body["answer"])}
+        assert cited and max(cited) <= len(body["sources"])
+        assert body["sources"][0]["url"].startswith("https://docs.python.org/3.11/")
+        assert len({s["id"] for s in body["sources"]}) == len(body["sources"])  # distinct pages
         with pytest.raises(urllib.error.HTTPError) as denied:
             _get(base + "/v1/query", b'{"question": "x"}', {"Content-Type": "application/json"})
         assert denied.value.code == 401

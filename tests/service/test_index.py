@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 from cocus_rag.cli import main as cli_main
-from cocus_rag.embedding.static import StaticEmbedder
+from cocus_rag.embedding.onnx_model import OnnxEmbedder
 from cocus_rag.retrieval.bm25 import BM25
 from cocus_rag.retrieval.chunking import ChunkingParams, chunk_corpus
 from cocus_rag.retrieval.corpus import load_corpus, parse_html
@@ -61,8 +61,8 @@ def test_rrf_rewards_agreement() -> None:
     assert max(fused, key=fused.get) in (1, 2) and fused[3] < fused[1] and 4 in fused
 
 
-def test_index_round_trip_and_search(index_dir, static_model) -> None:
-    index = Index.load(index_dir, StaticEmbedder(static_model))
+def test_index_round_trip_and_search(index_dir, onnx_model) -> None:
+    index = Index.load(index_dir, OnnxEmbedder(onnx_model))
     manifest = json.loads((index_dir / "manifest.json").read_text())
     assert index.version == manifest["version"] and len(index.version) == 16
     assert index.n_chunks == manifest["chunks"] and index.n_documents == 7
@@ -75,8 +75,8 @@ def test_index_round_trip_and_search(index_dir, static_model) -> None:
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
-def test_version_is_deterministic_and_tracks_corpus(tmp_path, corpus_dir, static_model) -> None:
-    emb = StaticEmbedder(static_model)
+def test_version_is_deterministic_and_tracks_corpus(tmp_path, corpus_dir, onnx_model) -> None:
+    emb = OnnxEmbedder(onnx_model)
     v1 = Index.build(corpus_dir, emb).version
     assert Index.build(corpus_dir, emb).version == v1
     assert Index.build(corpus_dir, emb, ChunkingParams(max_words=50)).version != v1
@@ -86,33 +86,85 @@ def test_version_is_deterministic_and_tracks_corpus(tmp_path, corpus_dir, static
     assert Index.build(copy, emb).version != v1
 
 
-def test_load_refuses_other_model_or_missing_files(tmp_path, index_dir, static_model) -> None:
+def test_load_refuses_other_model_or_missing_files(tmp_path, index_dir, onnx_model) -> None:
     with pytest.raises(IndexLoadError, match="cannot load index"):
-        Index.load(tmp_path, StaticEmbedder(static_model))
+        Index.load(tmp_path, OnnxEmbedder(onnx_model))
     other = tmp_path / "model"
-    shutil.copytree(static_model, other)
+    shutil.copytree(onnx_model, other)
     meta = json.loads((other / "meta.json").read_text())
     meta["name"] = "another-model"
     (other / "meta.json").write_text(json.dumps(meta))
-    with pytest.raises(IndexLoadError, match="built with model test-static64"):
-        Index.load(index_dir, StaticEmbedder(other))
+    with pytest.raises(IndexLoadError, match="built with model test-minilm-int8@"):
+        Index.load(index_dir, OnnxEmbedder(other))
 
 
-def test_cli_rebuilds_an_index_from_a_folder(tmp_path, corpus_dir, static_model, capsys) -> None:
+def test_cli_rebuilds_an_index_from_a_folder(tmp_path, corpus_dir, onnx_model, capsys) -> None:
     out = tmp_path / "idx"
-    rc = cli_main(["build-index", "--corpus", str(corpus_dir), "--model", str(static_model), "--out", str(out)])
+    rc = cli_main(["build-index", "--corpus", str(corpus_dir), "--model", str(onnx_model), "--out", str(out)])
     assert rc == 0
     manifest = json.loads(capsys.readouterr().out)
     assert manifest["documents"] == 7 and (out / "arrays.npz").is_file()
-    assert Index.load(out, StaticEmbedder(static_model)).version == manifest["version"]
+    assert Index.load(out, OnnxEmbedder(onnx_model)).version == manifest["version"]
 
 
-def test_cli_bad_input_is_one_line_and_changes_nothing(tmp_path, static_model, capsys) -> None:
+def test_cli_bad_input_is_one_line_and_changes_nothing(tmp_path, onnx_model, capsys) -> None:
     out = tmp_path / "idx"
-    rc = cli_main(["build-index", "--corpus", str(tmp_path / "nope"), "--model", str(static_model),
+    rc = cli_main(["build-index", "--corpus", str(tmp_path / "nope"), "--model", str(onnx_model),
                    "--out", str(out)])
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and "does not exist" in err and not out.exists()
     rc = cli_main(["build-index", "--corpus", str(tmp_path), "--model", str(tmp_path), "--out", str(out)])
     err = capsys.readouterr().err
-    assert rc == 2 and "missing embeddings.npy" in err and "Traceback" not in err and not out.exists()
+    assert rc == 2 and "missing model.onnx" in err and "Traceback" not in err and not out.exists()
+
+
+def test_search_many_equals_one_search_per_question(index_dir, onnx_model) -> None:
+    index = Index.load(index_dir, OnnxEmbedder(onnx_model))
+    questions = ["create a virtual environment", "hash some bytes with sha256", "read a JSON file"]
+    for mode in ("bm25", "dense", "hybrid"):
+        together = index.search_many(questions, top_k=4, mode=mode)
+        alone = [index.search(q, top_k=4, mode=mode) for q in questions]
+        assert [[h.chunk_id for h in hits] for hits in together] == [[h.chunk_id for h in hits] for hits in alone]
+
+
+def test_paraphrase_is_found_by_dense_retrieval(index_dir, onnx_model) -> None:
+    index = Index.load(index_dir, OnnxEmbedder(onnx_model))
+    question = "turn a dictionary into text a JavaScript program can read"
+    assert index.search(question, top_k=1, mode="dense")[0].chunk.doc_id == "library/json.html"
+    assert index.search(question, top_k=1, mode="hybrid")[0].chunk.doc_id == "library/json.html"
+
+
+def test_chunk_vectors_are_reused_only_for_the_same_chunks_and_model(tmp_path, corpus_dir, onnx_model,
+                                                                    capsys) -> None:
+    vectors = tmp_path / "vectors"
+    assert cli_main(["embed-chunks", "--corpus", str(corpus_dir), "--model", str(onnx_model), "--out",
+                     str(vectors), "--max-words", "40", "--threads", "1"]) == 0
+    meta = json.loads(capsys.readouterr().out)
+    assert meta["model_id"] == OnnxEmbedder(onnx_model).model_id and meta["chunks"] > 10
+    out = tmp_path / "idx"
+    assert cli_main(["build-index", "--corpus", str(corpus_dir), "--model", str(onnx_model), "--out", str(out),
+                     "--max-words", "40", "--vectors", str(vectors)]) == 0
+    manifest = json.loads(capsys.readouterr().out)
+    fresh = Index.build(corpus_dir, OnnxEmbedder(onnx_model), ChunkingParams(max_words=40))
+    assert manifest["version"] == fresh.version and manifest["model_id"] == meta["model_id"]
+    reused = Index.load(out, OnnxEmbedder(onnx_model))
+    assert abs(reused.vectors - fresh.vectors).max() < 0.02  # int8 storage of the same vectors
+    # other chunking -> the cached vectors do not fit: refused, nothing written
+    other = tmp_path / "other"
+    rc = cli_main(["build-index", "--corpus", str(corpus_dir), "--model", str(onnx_model), "--out", str(other),
+                   "--max-words", "60", "--vectors", str(vectors)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "computed for other chunks or another model" in err and not other.exists()
+
+
+def test_sources_are_distinct_pages_each_with_its_best_chunk(index_dir, onnx_model) -> None:
+    index = Index.load(index_dir, OnnxEmbedder(onnx_model))
+    for mode in ("bm25", "dense", "hybrid"):
+        hits = index.search("How do I create a virtual environment with venv?", top_k=5, mode=mode)
+        docs = [h.chunk.doc_id for h in hits]
+        assert len(docs) == len(set(docs)) and docs[0] == "library/venv.html", (mode, docs)
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    best = index.search("python3 -m venv /path/to/new/virtual/environment", top_k=1, mode="bm25")[0]
+    venv_chunks = [i for i, c in enumerate(index.chunks) if c.doc_id == "library/venv.html"]
+    scores = index.bm25.scores("python3 -m venv /path/to/new/virtual/environment")
+    assert best.chunk_id == max(venv_chunks, key=lambda i: scores[i])  # the page's best chunk represents it

@@ -57,6 +57,7 @@ def test_metric_names_and_labels(client) -> None:
     client.post("/v1/query", json=Q)
     text = client.get("/metrics").text
     for name in ("cocus_http_request_duration_seconds_bucket", "cocus_retrieval_duration_seconds_count",
+                 "cocus_retrieval_batch_size_count",
                  "cocus_generation_duration_seconds_count", "cocus_index_chunks", "cocus_index_documents",
                  "cocus_build_info", "cocus_ready 1.0", "cocus_auth_failures_total 1.0",
                  "cocus_http_requests_in_flight", "process_cpu_seconds_total", "process_resident_memory_bytes",
@@ -64,7 +65,7 @@ def test_metric_names_and_labels(client) -> None:
         assert name in text, name
     assert 'cocus_http_request_duration_seconds_count{method="POST",route="/v1/query",status="200"} 1.0' in text
     assert 'cocus_http_request_duration_seconds_count{method="POST",route="/v1/query",status="401"} 1.0' in text
-    assert 'embedding_model="test-static64"' in text
+    assert 'embedding_model="test-minilm-int8@' in text and 'retrieval_mode="hybrid"' in text
     client.get("/no/such/path/123")
     assert 'route="unmatched",status="404"' in client.get("/metrics").text
 

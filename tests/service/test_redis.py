@@ -33,7 +33,7 @@ def test_answers_are_cached_per_question_and_index_version(make_client, redis_se
     assert second["timings"]["retrieval_ms"] == 0.0
     r = redis.Redis.from_url(redis_server.url)
     (key,) = r.keys("cocus:answer:*")
-    assert key.decode().startswith(f"cocus:answer:{first['index_version']}:extractive:5:")
+    assert key.decode().startswith(f"cocus:answer:{first['index_version']}:hybrid:extractive:5:")
     assert 0 < r.ttl(key) <= 120
     assert _metric(client, 'cocus_cache_requests_total{result="hit"}') == 1.0
     assert _metric(client, 'cocus_cache_requests_total{result="miss"}') == 1.0

@@ -35,11 +35,11 @@ def _wait_ready(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
 
 
 @pytest.mark.parametrize("grace", [8])
-def test_sigterm_drains_in_flight_requests_and_exits_zero(static_model, index_dir, grace) -> None:
+def test_sigterm_drains_in_flight_requests_and_exits_zero(onnx_model, index_dir, grace) -> None:
     port = free_port()
     with FakeLLM(answer="slow answer [1]", delay=1.5) as llm:
         env = {**os.environ, "PORT": str(port), "COCUS_HOST": "127.0.0.1", "COCUS_API_KEYS": API_KEY,
-               "COCUS_INDEX_DIR": str(index_dir), "COCUS_MODEL_DIR": str(static_model),
+               "COCUS_INDEX_DIR": str(index_dir), "COCUS_MODEL_DIR": str(onnx_model),
                "COCUS_GENERATOR": "openai", "COCUS_OPENAI_BASE_URL": llm.url + "/v1",
                "COCUS_GRACEFUL_TIMEOUT": str(grace), "PYTHONPATH": os.pathsep.join(sys.path)}
         proc = subprocess.Popen([sys.executable, "-m", "cocus_rag", "serve"], env=env, stdout=subprocess.PIPE,

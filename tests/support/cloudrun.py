@@ -239,11 +239,13 @@ def emulator_process(home: object):  # noqa: ANN201 - a context manager yielding
 
 def write_config(path: object, endpoint: str, *, service: str, registry: str = REGISTRY,
                  environments: tuple[str, ...] = ("local-staging", "local-prod"), contract: str = "none",
-                 analysis: dict[str, object] | None = None, **settings: object) -> None:
+                 analysis: dict[str, object] | None = None, quality_gate: dict[str, object] | None = None,
+                 **settings: object) -> None:
     """A cocus.yaml whose environments (one GCP project each) target the emulator at `endpoint`.
 
     `settings` are revision settings (memory, env, secrets, …) or release settings (strategy, smoke_query…);
-    `analysis` is each environment's canary analysis block; the test app publishes no settings contract
+    `analysis` is each environment's canary analysis block, `quality_gate` its quality gate (off unless given:
+    most test images are not the RAG service); the test app publishes no settings contract
     (`contract="cocus-rag"` for the real service).
     """
     import json as _json
@@ -258,6 +260,7 @@ def write_config(path: object, endpoint: str, *, service: str, registry: str = R
         name: {"target": "cloudrun", "project": name, "region": "local", "infrastructure": False,
                "registry": {"url": f"{registry}/{name}", "insecure": True},
                "cloudrun": {"api_endpoint": endpoint, "service": service}, "revision": revision, "release": release,
+               "quality_gate": quality_gate if quality_gate is not None else {"enabled": False},
                **({"analysis": analysis} if analysis is not None else {})}
         for name in environments
     }

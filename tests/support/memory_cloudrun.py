@@ -84,3 +84,6 @@ class InMemoryCloudRun:
 
     def http(self, method, url, *, json_body=None, timeout=10.0, headers=None):
         return self.http_status
+
+    def http_json(self, method, url, *, json_body=None, timeout=10.0, headers=None):
+        return self.http_status, None

@@ -32,10 +32,12 @@ def loaded(tmp_path: Path) -> LoadedConfig:
         "    infrastructure: false\n"
         "    registry: {url: 127.0.0.1:5000/local-staging, insecure: true}\n"
         "    release: {step_pause_s: 0, smoke_query: null}\n    revision: {env: {GREETING: staging}}\n"
+        "    quality_gate: {enabled: false}\n"
         "  local-prod:\n"
         "    infrastructure: false\n"
         "    registry: {url: 127.0.0.1:5000/local-prod, insecure: true}\n"
         "    release: {smoke_query: null}\n    revision: {memory: 2Gi}\n"
+        "    quality_gate: {enabled: false}\n"
         "  gke-dev: {target: gke, infrastructure: false}\n"
     )
     return load_config(tmp_path / "cocus.yaml", environ={})

@@ -40,6 +40,10 @@ def deploy_view(console: Console, r: DeployResult) -> None:
     console.print(f"url: {r.url}" + (f"   candidate: {r.candidate_url}" if r.candidate_url else ""))
     if r.infra is not None:
         console.print(f"infra: {r.infra.describe()}", markup=False)
+    if r.quality_gate is not None:
+        gate = r.quality_gate
+        console.print(f"quality gate: {gate.verdict}" + (f" ({gate.compared_with})" if gate.verdict != "skipped"
+                                                         else "") + f": {gate.summary()}", markup=False)
     traffic_table(console, "traffic before", r.traffic_before, empty="none (first deploy)")
     traffic_table(console, "traffic after", r.traffic_after)
 
@@ -76,11 +80,15 @@ def status_view(console: Console, r: StatusResult) -> None:
         table.add_column(col, no_wrap=True)
     table.add_column("digest", no_wrap=True)
     table.add_column("reqs", justify="right")
+    with_index = any(rev.index_version for rev in r.revisions)
+    if with_index:
+        table.add_column("index / model", no_wrap=True)
     for rev in r.revisions:
+        index = [f"{rev.index_version or '-'} / {rev.embedding_model or '-'}"] if with_index else []
         table.add_row(
             rev.name, {True: "yes", False: "FAILED", None: "..."}[rev.ready], f"{rev.percent}%",
             ",".join(rev.tags), _short_digest(rev.digest) or rev.image,
-            "" if rev.requests is None else str(rev.requests),
+            "" if rev.requests is None else str(rev.requests), *index,
         )
     console.print(table)
     traffic_table(console, "traffic", r.traffic)

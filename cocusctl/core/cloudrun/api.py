@@ -58,3 +58,8 @@ class CloudRunApi(Protocol):
              headers: dict[str, str] | None = None) -> int:
         """One authenticated request to a service URL; returns the status code (0 = no answer)."""
         ...
+
+    def http_json(self, method: str, url: str, *, json_body: object | None = None, timeout: float = 10.0,
+                  headers: dict[str, str] | None = None) -> tuple[int, object | None]:
+        """Like `http`, with the JSON body of the answer (None when it is not JSON)."""
+        ...

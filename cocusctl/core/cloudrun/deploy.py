@@ -24,6 +24,7 @@ from cocusctl.core.cloudrun.api import CloudRunApi, RevisionNotReady
 from cocusctl.core.cloudrun.model import RevisionInfo, RevisionSpec, ServiceState, TrafficEntry
 from cocusctl.core.errors import CocusError, DeployError, Interrupted, OperationTimeout
 from cocusctl.core.images import ImageRef
+from cocusctl.core.quality_gate import BASELINE_TAG, QualityGate, QualityGateResult
 from cocusctl.core.release.results import DeployResult
 from cocusctl.core.release.smoke import smoke_test
 from cocusctl.core.reporting import Reporter
@@ -101,12 +102,15 @@ def no_interrupts() -> Iterator[None]:
 class Deployer:
     def __init__(
         self, api: CloudRunApi, reporter: Reporter, *, sleep: Callable[[float], None] = time.sleep,
-        analyzer: CanaryAnalyzer | None = None,
+        analyzer: CanaryAnalyzer | None = None, gate: QualityGate | None = None,
+        gate_result: QualityGateResult | None = None,
     ) -> None:
         self.api = api
         self.reporter = reporter
         self.sleep = sleep
         self.analyzer = analyzer  # metric-gated canary: candidate vs stable after each step's pause
+        self.gate = gate  # eval set on the candidate vs the serving revision, before traffic moves
+        self.gate_result = gate_result  # set by the gate; preset to a "skipped" result when it is switched off
 
     # ------------------------------------------------------------------ entry point
     def deploy(self, plan: DeployPlan) -> DeployResult:
@@ -132,15 +136,22 @@ class Deployer:
                 )
             except RevisionNotReady as exc:
                 raise self._not_ready(plan, str(exc)) from None
-            self._smoke(plan, self._tag_url(state, plan.candidate_tag) or state.uri)
+            candidate_url = self._tag_url(state, plan.candidate_tag) or state.uri
+            self._smoke(plan, candidate_url)
+            self._quality_gate(plan, candidate_url, None)
         except (CocusError, KeyboardInterrupt) as exc:
             with no_interrupts():
                 self._remove_own_service(plan)
             if isinstance(exc, KeyboardInterrupt):
                 raise Interrupted("interrupted during the first deploy; the new service was removed") from None
+            if isinstance(exc.result, QualityGateResult):  # the service was removed: nothing serves
+                exc.result = self._result(plan, state, before=[], created=True, changed=False,
+                                          steps=["create", "smoke"], outcome="failed").model_copy(
+                    update={"url": "", "candidate_url": None, "traffic_after": []})
             raise
         self.reporter.success(f"{plan.service} serves {rev} at {state.uri}")
-        return self._result(plan, state, before=[], created=True, changed=True, steps=["create", "smoke", "100"])
+        return self._result(plan, state, before=[], created=True, changed=True,
+                            steps=["create", "smoke", *(["quality-gate"] if self.gate else []), "100"])
 
     def _remove_own_service(self, plan: DeployPlan) -> None:
         """Undo a failed first deploy — only if the service is the one this deploy created."""
@@ -164,7 +175,8 @@ class Deployer:
                                 outcome="unchanged")
         if existing is not None and existing.ready is False:
             raise self._not_ready(plan, existing.failure_message(), existing, restored=False)
-        base = tr.without_tag(before, plan.candidate_tag)
+        base = tr.without_tag(tr.without_tag(before, plan.candidate_tag), BASELINE_TAG)
+        baseline = self._baseline(base, rev) if self.gate else None
         steps_done: list[str] = []
         touched = False
         try:
@@ -173,6 +185,8 @@ class Deployer:
             else:
                 self.reporter.step(f"Revision {rev} exists; tagging it '{plan.candidate_tag}' (no new revision)")
             candidate = [*base, TrafficEntry(rev, 0, plan.candidate_tag)]
+            if baseline:  # a URL for the serving revision too, so that the gate can ask both (traffic unchanged)
+                candidate.append(TrafficEntry(baseline, 0, BASELINE_TAG))
             touched = True
             try:
                 state = self.api.update_service(
@@ -186,6 +200,9 @@ class Deployer:
             self.reporter.info(f"candidate URL: {tag_url}")
             self._smoke(plan, tag_url)
             steps_done.append("smoke")
+            if self.gate is not None:
+                self._quality_gate(plan, tag_url, (baseline, self._tag_url(state, BASELINE_TAG)) if baseline else None)
+                steps_done.append("quality-gate")
             steps = [100] if plan.strategy == "all" else list(plan.canary_steps)
             for i, percent in enumerate(steps):
                 target = tr.shift(base, rev, percent, plan.candidate_tag)
@@ -234,6 +251,26 @@ class Deployer:
                             steps=steps_done)
 
     # ------------------------------------------------------------------ pieces
+    @staticmethod
+    def _baseline(base: list[TrafficEntry], candidate: str) -> str | None:
+        """The revision serving the largest share now (what the candidate has to match); None if nothing serves."""
+        serving = [e for e in base if e.percent and e.revision and e.revision != candidate]
+        return max(serving, key=lambda e: e.percent).revision if serving else None
+
+    def _quality_gate(self, plan: DeployPlan, candidate_url: str, baseline: tuple[str, str] | None) -> None:
+        if self.gate is None:
+            return
+        against = f"serving revision {baseline[0]}" if baseline else "the thresholds (nothing serves yet)"
+        self.reporter.step(f"Quality gate: {len(self.gate.questions)} eval questions on {plan.spec.revision} "
+                           f"and {against}")
+        try:
+            self.gate_result = self.gate.run((plan.spec.revision, candidate_url), baseline)
+        except CocusError as exc:
+            if isinstance(exc.result, QualityGateResult):
+                self.gate_result = exc.result
+            raise
+        self.reporter.info(f"quality gate passed: {self.gate_result.summary()}")
+
     def _restore(self, plan: DeployPlan, before: list[TrafficEntry]) -> ServiceState:
         self.reporter.warn(f"restoring the previous traffic: {self._fmt(before)}")
         with no_interrupts():
@@ -314,6 +351,7 @@ class Deployer:
             traffic_after=tr.status_rows(state),
             steps=steps,
             analysis=list(self.analyzer.results) if self.analyzer else [],
+            quality_gate=self.gate_result,
         )
 
 

@@ -114,6 +114,22 @@ def rollback(
     return apply_traffic(api, reporter, environment, service, state, target, action="rollback")
 
 
+def _revision_url(state: ServiceState, revision: str) -> str:
+    """A URL that reaches exactly this revision: one of its tags, or the service URL when it serves 100 %."""
+    tagged = next((s.url for s in state.statuses if s.revision == revision and s.tag and s.url), "")
+    return tagged or (state.uri if state.serving() == {revision: 100} else "")
+
+
+def _index_of(api: CloudRunApi, url: str) -> dict[str, str | None]:
+    """Index version and model id from the revision's /version (the RAG service's), when it can be asked."""
+    if not url:
+        return {}
+    status, body = api.http_json("GET", url.rstrip("/") + "/version", timeout=5.0)
+    if status != 200 or not isinstance(body, dict):
+        return {}
+    return {"index_version": body.get("index_version"), "embedding_model": body.get("embedding_model")}
+
+
 def status(api: CloudRunApi, environment: str, service: str) -> StatusResult:
     state = api.get_service(service)
     if state is None:
@@ -130,6 +146,7 @@ def status(api: CloudRunApi, environment: str, service: str) -> StatusResult:
             percent=percents.get(r.name, 0), tags=tags.get(r.name, []),
             conditions=[ConditionRow(type=c.type, state=c.state, message=c.message) for c in r.conditions],
             requests=counts.get(r.name, 0) if api.is_emulator else None,
+            **_index_of(api, _revision_url(state, r.name) if r.ready else ""),
         )
         for r in api.list_revisions(service)
     ]

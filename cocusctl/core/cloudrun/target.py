@@ -14,6 +14,7 @@ from cocusctl.core.config import Environment
 from cocusctl.core.errors import NotAvailableError, UsageError
 from cocusctl.core.images import ImageRef
 from cocusctl.core.observability.prometheus import PrometheusQuery
+from cocusctl.core.quality_gate import GateRequest, ServiceQueryClient
 from cocusctl.core.release.results import DeployResult, StatusResult, TrafficResult
 from cocusctl.core.release.target import RunSettings, ServingRevision
 from cocusctl.core.reporting import Reporter
@@ -39,14 +40,16 @@ class CloudRunTarget:
         return DeployPlan.from_settings(self.environment.name, self.service, image, settings.revision,
                                         settings.release, strategy=strategy, environ=self.environ)
 
-    def deploy(self, image: ImageRef, *, strategy: str | None = None) -> DeployResult:
+    def deploy(self, image: ImageRef, *, strategy: str | None = None, gate: GateRequest | None = None) -> DeployResult:
         plan = self.plan(image, strategy=strategy)
         analyzer = None
         if plan.strategy == "canary":  # metric-gated steps: Prometheus when configured, else the router's counters
             analyzer = canary_analyzer(self.environment.settings.analysis, self.api,
                                        namespace=self.environment.settings.project, service=self.service,
                                        prometheus=self._prometheus, reporter=self.reporter)
-        return Deployer(self.api, self.reporter, sleep=self.sleep, analyzer=analyzer).deploy(plan)
+        return Deployer(self.api, self.reporter, sleep=self.sleep, analyzer=analyzer,
+                        gate=gate.gate_for(ServiceQueryClient(self.api.http_json, plan.smoke_api_key)) if gate else None,
+                        gate_result=gate.skipped if gate else None).deploy(plan)
 
     def _prometheus(self, url: str) -> PrometheusQuery:
         if self.prometheus is None:

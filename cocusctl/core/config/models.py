@@ -15,6 +15,7 @@ from cocusctl.core.config.infra import InfraSettings
 from cocusctl.core.config.revision import RevisionSettings
 from cocusctl.core.images import REGISTRY_URL, REPOSITORY
 from cocusctl.core.net import is_loopback
+from cocusctl.core.quality_gate import QualityGateSettings
 
 # Settings schemas shipped inside cocusctl (package assets), by the name `service.settings_contract` uses.
 BUNDLED_CONTRACTS = {"cocus-rag": "contracts/cocus-rag.json"}
@@ -236,6 +237,9 @@ class EnvironmentConfig(StrictModel):
     gke: GkeSettings = Field(default_factory=GkeSettings)
     analysis: CanaryAnalysisSettings = Field(
         default_factory=CanaryAnalysisSettings, description="metric-gated canary analysis (both targets)")
+    quality_gate: QualityGateSettings = Field(
+        default_factory=QualityGateSettings,
+        description="retrieval eval set on the candidate before traffic moves (both targets)")
     infra: InfraSettings = Field(default_factory=InfraSettings, description="Terraform-only inputs")
 
     @property

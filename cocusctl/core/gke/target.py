@@ -22,6 +22,7 @@ from cocusctl.core.gke.release import GkePlan, GkeRelease
 from cocusctl.core.gke.workloads import Smoke
 from cocusctl.core.images import ImageRef
 from cocusctl.core.observability.prometheus import PrometheusCanaryMetrics, PrometheusQuery
+from cocusctl.core.quality_gate import GateRequest, skipped
 from cocusctl.core.release.results import DeployResult, StatusResult, TrafficResult
 from cocusctl.core.release.target import RunSettings, ServingRevision
 from cocusctl.core.reporting import Reporter
@@ -100,11 +101,17 @@ class GkeTarget:
                                           namespace=self.environment.settings.gke.namespace, service=self.service)
         return CanaryAnalyzer(metrics, settings)
 
-    def deploy(self, image: ImageRef, *, strategy: str | None = None) -> DeployResult:
+    def deploy(self, image: ImageRef, *, strategy: str | None = None, gate: GateRequest | None = None) -> DeployResult:
         plan = self.plan()
         strategy = strategy or plan.strategy
         analyzer = self._analyzer() if strategy == "canary" else None
-        return self._release(analyzer=analyzer).deploy(plan, self.api_values(image), strategy=strategy)
+        if gate is not None and gate.skipped is None:
+            # The release has no no-traffic candidate URL yet to ask before traffic moves: said, and recorded.
+            self.reporter.warn("quality gate not run: the GKE target has no no-traffic candidate URL yet")
+        result = self._release(analyzer=analyzer).deploy(plan, self.api_values(image), strategy=strategy)
+        if gate is not None:
+            result.quality_gate = gate.skipped or skipped("not available for the GKE target yet", gate.settings.top_k)
+        return result
 
     def status(self) -> StatusResult:
         return self._release().status(self.plan())

@@ -17,6 +17,7 @@ from cocusctl.core.contract import require_contract
 from cocusctl.core.errors import UsageError
 from cocusctl.core.images import ImageRef
 from cocusctl.core.infra import TerraformFactory, run_infra_phase
+from cocusctl.core.quality_gate import prepare_gate
 from cocusctl.core.release.results import DeployResult
 from cocusctl.core.release.target import ReleaseTarget
 from cocusctl.core.reporting import Reporter
@@ -58,17 +59,21 @@ def deploy(
     image: str | None = None,
     strategy: str | None = None,
     skip_infra: bool = False,
+    skip_quality_gate: bool = False,
 ) -> DeployResult:
-    """Resolve the image, reach the target, run the infra phase (Terraform), then the target's release.
+    """Resolve the image, reach the target, run the infra phase (Terraform), then the target's release,
+    whose quality gate runs the eval set on the candidate before traffic moves.
 
     Bad input (image reference, last build of another environment, settings the service does not read or
-    lacks) fails before anything is contacted.
+    lacks, unreadable eval files) fails before anything is contacted.
     """
     ref = ImageRef.pinned(image) if image is not None else last_build_image(loaded, environment)
     require_contract(loaded, environment)
+    gate = prepare_gate(environment.settings.quality_gate, loaded.resolve_path, skip=skip_quality_gate,
+                        reporter=reporter)
     target = target_for(environment)
     infra = run_infra_phase(loaded, environment, reporter, confirm, terraform_factory, image=ref.ref,
                             skip=skip_infra)
-    result = target.deploy(ref, strategy=strategy)
+    result = target.deploy(ref, strategy=strategy, gate=gate)
     result.infra = infra
     return result

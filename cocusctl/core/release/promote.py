@@ -13,6 +13,7 @@ from cocusctl.core.contract import require_contract
 from cocusctl.core.errors import DeployError, UsageError
 from cocusctl.core.images import ImageRef, RegistryApi
 from cocusctl.core.infra import TerraformFactory, run_infra_phase
+from cocusctl.core.quality_gate import GateRequest, prepare_gate
 from cocusctl.core.release.results import PromoteResult
 from cocusctl.core.release.target import ReleaseTarget, RunSettings
 from cocusctl.core.reporting import Reporter
@@ -47,16 +48,17 @@ def promote_environments(
     if source.name == dest.name:
         raise UsageError("--from and --to name the same environment")
     require_contract(loaded, dest)
+    gate = prepare_gate(dest.settings.quality_gate, loaded.resolve_path, skip=False, reporter=reporter)
     targets = target_for(source), target_for(dest)
     infra = run_infra_phase(loaded, dest, reporter, confirm, terraform_factory, skip=skip_infra)
-    result = promote(*targets, copier, reporter, revision=revision)
+    result = promote(*targets, copier, reporter, revision=revision, gate=gate)
     result.deploy.infra = infra
     return result
 
 
 def promote(
     source: ReleaseTarget, dest: ReleaseTarget, copier: RegistryApi, reporter: Reporter, *,
-    revision: str | None = None,
+    revision: str | None = None, gate: GateRequest | None = None,
 ) -> PromoteResult:
     """Copy the digest serving 100 % in `source` (or `revision`) into dest's registry, then deploy it there."""
     env_a, env_b = source.environment, dest.environment
@@ -75,7 +77,7 @@ def promote(
         reporter.info(f"differs in {env_b.name}: {d}")
     if not diffs:
         reporter.info(f"no configuration differences between {env_a.name} and {env_b.name}")
-    result = dest.deploy(copied)
+    result = dest.deploy(copied, gate=gate)
     return PromoteResult(
         source_environment=env_a.name, target_environment=env_b.name, source_revision=serving.revision,
         digest=str(digest), source_image=serving.image.ref, target_image=copied.ref, differences=diffs,

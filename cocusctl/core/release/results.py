@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from cocusctl.core.canary import AnalysisResult
 from cocusctl.core.config import Target
 from cocusctl.core.infra import InfraResult
+from cocusctl.core.quality_gate import QualityGateResult
 
 
 class TrafficRow(BaseModel):
@@ -45,6 +46,8 @@ class DeployResult(BaseModel):
     steps: list[str] = Field(default_factory=list)
     analysis: list[AnalysisResult] = Field(
         default_factory=list, description="metric-gated canary: candidate vs stable after each step's pause")
+    quality_gate: QualityGateResult | None = Field(
+        None, description="eval set on the candidate vs the serving revision, before traffic moved")
     infra: InfraResult | None = Field(None, description="what the infra phase did before the release phase")
     duration_s: float = 0.0
 
@@ -69,6 +72,8 @@ class RevisionRow(BaseModel):
     tags: list[str] = Field(default_factory=list)
     conditions: list[ConditionRow] = Field(default_factory=list)
     requests: int | None = Field(None, description="requests served (emulator only)")
+    index_version: str | None = Field(None, description="the revision's retrieval index (its /version), if reachable")
+    embedding_model: str | None = Field(None, description="the model that embedded that index: name@sha256[:12]")
 
 
 class StatusResult(BaseModel):

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from cocusctl.core.images import ImageRef, RegistryApi
     from cocusctl.core.infra import TerraformRunner
     from cocusctl.core.observability.prometheus import PrometheusQuery
+    from cocusctl.core.quality_gate import GateRequest
     from cocusctl.core.release.results import DeployResult, StatusResult, TrafficResult
     from cocusctl.core.reporting import Reporter
 
@@ -55,8 +56,9 @@ class ReleaseTarget(Protocol):
     @property
     def service(self) -> str: ...
 
-    def deploy(self, image: ImageRef, *, strategy: str | None = None) -> DeployResult:
-        """A new no-traffic revision, smoke test, then traffic; any failure restores what served before."""
+    def deploy(self, image: ImageRef, *, strategy: str | None = None, gate: GateRequest | None = None) -> DeployResult:
+        """A new no-traffic revision, smoke test, quality gate (`gate`, with the target's own transport to the
+        candidate and the serving revision), then traffic; any failure restores what served before."""
         ...
 
     def status(self) -> StatusResult: ...

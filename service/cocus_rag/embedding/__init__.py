@@ -1,1 +1,1 @@
-"""Embeddings: a numpy BERT forward pass (build time) and static token embeddings (runtime)."""
+"""Embeddings: a BERT sentence encoder exported to ONNX (build time) and run by ONNX Runtime."""

@@ -19,22 +19,41 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, overload
+from typing import Literal, Protocol, overload
 
 import numpy as np
 
 from ..embedding.quant import dequantize_rows, quantize_rows
-from ..embedding.static import StaticEmbedder
 from .bm25 import BM25
 from .chunking import Chunk, ChunkingParams, chunk_corpus
 from .corpus import Document, iter_source_files, load_corpus
 
 Mode = Literal["hybrid", "bm25", "dense"]
-FORMAT = 3
+MODES: tuple[Mode, ...] = ("hybrid", "bm25", "dense")
+FORMAT = 4
 RRF_K = 60
-# SIF's common-component removal: project the top principal directions of the chunk embeddings out
-# of documents and queries (they encode "this is Python documentation", not what a chunk is about).
-CCR_COMPONENTS = 5
+# The dense ranking counts twice in the fusion: chosen on the dev questions (q01–q70, d01–d30) among dense
+# weights 1, 1.5, 2, 3 (and BM25 depths 10/20/50); see docs/decisions.md.
+DENSE_WEIGHT = 2.0
+
+
+class Embedder(Protocol):
+    """What the index needs from an embedding model (``embedding.onnx_model.OnnxEmbedder``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dims(self) -> int: ...
+
+    @property
+    def model_id(self) -> str: ...
+
+    def fingerprint(self) -> str: ...
+
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_one(self, text: str) -> np.ndarray: ...
 
 
 class IndexLoadError(RuntimeError):
@@ -43,6 +62,8 @@ class IndexLoadError(RuntimeError):
 
 @dataclass
 class Hit:
+    """One source: a page's best chunk. ``score`` and the ranks are the page's (fused RRF, per channel)."""
+
     chunk_id: int
     chunk: Chunk
     score: float
@@ -61,34 +82,18 @@ def corpus_fingerprint(root: Path) -> str:
 
 def index_version(corpus_fp: str, model_fp: str, params: ChunkingParams) -> str:
     h = hashlib.sha256()
-    for part in (corpus_fp, model_fp, json.dumps(params.as_dict(), sort_keys=True), f"format={FORMAT}",
-                 f"ccr={CCR_COMPONENTS}"):
+    for part in (corpus_fp, model_fp, json.dumps(params.as_dict(), sort_keys=True), f"format={FORMAT}"):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:16]
 
 
-def rrf(rankings: list[np.ndarray], k: int = RRF_K) -> dict[int, float]:
+def rrf(rankings: list[np.ndarray], k: int = RRF_K, weights: list[float] | None = None) -> dict[int, float]:
     fused: dict[int, float] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
         for rank, cid in enumerate(ranking.tolist()):
-            fused[cid] = fused.get(cid, 0.0) + 1.0 / (k + rank + 1)
+            fused[cid] = fused.get(cid, 0.0) + weight / (k + rank + 1)
     return fused
-
-
-def common_components(vectors: np.ndarray, n: int) -> np.ndarray:
-    if n <= 0 or len(vectors) <= n:
-        return np.zeros((0, vectors.shape[1]), dtype=np.float32)
-    _, _, vt = np.linalg.svd(vectors.astype(np.float32), full_matrices=False)
-    return vt[:n].astype(np.float32)
-
-
-def remove_components(x: np.ndarray, components: np.ndarray) -> np.ndarray:
-    """Project ``components`` out of ``x`` (rows or one vector) and re-normalise."""
-    if len(components):
-        x = x - (x @ components.T) @ components
-    norm = np.linalg.norm(x, axis=-1, keepdims=True)
-    return (x / np.maximum(norm, 1e-12)).astype(np.float32)
 
 
 def _top(scores: np.ndarray, n: int) -> np.ndarray:
@@ -152,20 +157,29 @@ class ChunkStore(Sequence[Chunk]):
 
 
 class Index:
-    def __init__(self, chunks: Sequence[Chunk], bm25: BM25, vectors: np.ndarray, embedder: StaticEmbedder,
-                 manifest: dict, components: np.ndarray | None = None) -> None:
+    def __init__(self, chunks: Sequence[Chunk], bm25: BM25, vectors: np.ndarray, embedder: Embedder,
+                 manifest: dict) -> None:
         self.chunks = chunks
         self.bm25 = bm25
-        self.vectors = vectors.astype(np.float32)
-        self.components = (components if components is not None
-                           else np.zeros((0, self.vectors.shape[1]), dtype=np.float32))
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.embedder = embedder
         self.manifest = manifest
+        # chunks grouped by document: per-document maxima are one reduceat over a permuted score vector
+        doc_of = (np.asarray(chunks.doc_idx, dtype=np.int64) if isinstance(chunks, ChunkStore)
+                  else np.unique([c.doc_id for c in chunks], return_inverse=True)[1])
+        self._by_doc = np.argsort(doc_of, kind="stable")
+        bounds = np.flatnonzero(np.diff(doc_of[self._by_doc])) + 1
+        self._doc_starts = np.concatenate(([0], bounds)).astype(np.int64)
+        self._doc_ends = np.concatenate((bounds, [len(doc_of)])).astype(np.int64)
 
     # -- properties ------------------------------------------------------------
     @property
     def version(self) -> str:
         return str(self.manifest["version"])
+
+    @property
+    def model_id(self) -> str:
+        return str(self.manifest["model_id"])
 
     @property
     def n_chunks(self) -> int:
@@ -177,8 +191,10 @@ class Index:
 
     # -- build / save / load ---------------------------------------------------
     @classmethod
-    def build(cls, corpus_dir: str | Path, embedder: StaticEmbedder, params: ChunkingParams | None = None,
-              docs: list[Document] | None = None) -> Index:
+    def build(cls, corpus_dir: str | Path, embedder: Embedder, params: ChunkingParams | None = None,
+              docs: list[Document] | None = None, vectors: np.ndarray | None = None) -> Index:
+        """Chunk, index and embed ``corpus_dir``; ``vectors`` are chunk embeddings computed earlier
+        (``embed_chunks``) — the caller checks they belong to these chunks and this model."""
         params = params or ChunkingParams()
         corpus_dir = Path(corpus_dir)
         t0 = time.perf_counter()
@@ -188,37 +204,38 @@ class Index:
         chunks = chunk_corpus(docs, params)
         texts = [c.search_text() for c in chunks]
         bm25 = BM25.build(texts)
-        raw = embedder.embed(texts)
-        components = common_components(raw, CCR_COMPONENTS)
-        vectors = remove_components(raw, components)
+        if vectors is None:
+            vectors = embedder.embed(texts)
+        elif vectors.shape != (len(chunks), embedder.dims):
+            raise IndexLoadError(f"chunk vectors have shape {vectors.shape}, expected {(len(chunks), embedder.dims)}")
         version = index_version(corpus_fingerprint(corpus_dir), embedder.fingerprint(), params)
         manifest = {
             "format": FORMAT,
             "version": version,
             "model": embedder.name,
+            "model_id": embedder.model_id,
             "model_dims": embedder.dims,
             "chunking": params.as_dict(),
             "documents": len(docs),
             "chunks": len(chunks),
             "bm25_terms": len(bm25.terms),
-            "dense_common_components_removed": int(len(components)),
+            "fusion": f"pages: rrf(k={RRF_K}, bm25 x1, dense x{DENSE_WEIGHT:g}) of the page rankings (page = best chunk)",
             "build_seconds": round(time.perf_counter() - t0, 2),
         }
-        return cls(ChunkStore.from_chunks(chunks), bm25, vectors, embedder, manifest, components)
+        return cls(ChunkStore.from_chunks(chunks), bm25, vectors, embedder, manifest)
 
     def save(self, out_dir: str | Path) -> Path:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         store = self.chunks if isinstance(self.chunks, ChunkStore) else ChunkStore.from_chunks(list(self.chunks))
         dense_q, dense_scale = quantize_rows(self.vectors)
-        arrays = {"dense_q": dense_q, "dense_scale": dense_scale, "dense_ccr": self.components,
-                  **store.save(out_dir), **self.bm25.to_arrays()}
-        np.savez(out_dir / "arrays.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
+        arrays = {"dense_q": dense_q, "dense_scale": dense_scale, **store.save(out_dir), **self.bm25.to_arrays()}
+        np.savez(out_dir / "arrays.npz", allow_pickle=False, **arrays)
         (out_dir / "manifest.json").write_text(json.dumps(self.manifest, indent=2) + "\n")
         return out_dir
 
     @classmethod
-    def load(cls, index_dir: str | Path, embedder: StaticEmbedder) -> Index:
+    def load(cls, index_dir: str | Path, embedder: Embedder) -> Index:
         index_dir = Path(index_dir)
         try:
             manifest = json.loads((index_dir / "manifest.json").read_text())
@@ -229,41 +246,72 @@ class Index:
             chunks = ChunkStore.load(index_dir, arrays)
         except (OSError, ValueError, KeyError) as exc:
             raise IndexLoadError(f"cannot load index from {index_dir}: {exc}") from exc
-        if manifest.get("model_dims") != embedder.dims or manifest.get("model") != embedder.name:
-            raise IndexLoadError(
-                f"index at {index_dir} was built with model {manifest.get('model')} "
-                f"({manifest.get('model_dims')} dims), not {embedder.name} ({embedder.dims} dims)")
+        if manifest.get("model_id") != embedder.model_id:
+            raise IndexLoadError(f"index at {index_dir} was built with model {manifest.get('model_id')}, "
+                                 f"not {embedder.model_id}")
         bm25 = BM25.from_arrays(arrays, len(chunks))
-        return cls(chunks, bm25, dequantize_rows(arrays["dense_q"], arrays["dense_scale"]), embedder, manifest,
-                   arrays["dense_ccr"])
+        return cls(chunks, bm25, dequantize_rows(arrays["dense_q"], arrays["dense_scale"]), embedder, manifest)
 
     # -- search ----------------------------------------------------------------
-    def dense_scores(self, query: str) -> np.ndarray:
-        return self.vectors @ remove_components(self.embedder.embed_one(query), self.components)
-
     def search(self, query: str, top_k: int = 5, mode: Mode = "hybrid", candidates: int = 50) -> list[Hit]:
-        bm25_rank: dict[int, int] = {}
-        dense_rank: dict[int, int] = {}
-        rankings: list[np.ndarray] = []
-        scores: np.ndarray | None = None
-        if mode in ("hybrid", "bm25"):
-            s = self.bm25.scores(query)
-            top = _top(s, candidates)
-            top = top[s[top] > 0]
-            bm25_rank = {int(c): r + 1 for r, c in enumerate(top)}
-            rankings.append(top)
-            scores = s
-        if mode in ("hybrid", "dense"):
-            s = self.dense_scores(query)
-            top = _top(s, candidates)
-            dense_rank = {int(c): r + 1 for r, c in enumerate(top)}
-            rankings.append(top)
-            scores = s
+        return self.search_many([query], top_k, mode, candidates)[0]
+
+    def search_many(self, queries: list[str], top_k: int = 5, mode: Mode = "hybrid",
+                    candidates: int = 50) -> list[list[Hit]]:
+        """One matrix product for all ``queries`` (the service batches concurrent requests: the chunk
+        matrix is read once per batch, not once per question). Each question is embedded alone, so its
+        vector never depends on the other questions in the batch (int8 activations are quantised per call)."""
+        dense = None
+        if mode != "bm25":
+            dense = (self.vectors @ np.vstack([self.embedder.embed_one(q) for q in queries]).T).T
+        return [self._rank(q, None if dense is None else dense[i], top_k, mode, candidates)
+                for i, q in enumerate(queries)]
+
+    def _rank(self, query: str, dense: np.ndarray | None, top_k: int, mode: Mode, candidates: int) -> list[Hit]:
+        """Rank documents, answer with each one's best chunk.
+
+        A channel (BM25, dense) ranks documents by their best chunk; the hybrid fuses the two document
+        rankings with RRF (dense weighted ``DENSE_WEIGHT``), so a page counts when BM25 and the dense
+        model agree on it even through different chunks. Each of the ``top_k`` pages is represented by its chunk with the best
+        chunk-level RRF (or channel score): the sources are distinct pages, not three passages of one.
+        """
+        channels: list[tuple[str, np.ndarray]] = []
+        if mode != "dense":
+            b = self.bm25.scores(query)
+            channels.append(("bm25", np.where(b > 0, b, -np.inf)))
+        if dense is not None:
+            channels.append(("dense", dense))
+        doc_rankings = {name: self._doc_ranking(s, candidates) for name, s in channels}
+        doc_rank = {name: {int(d): r + 1 for r, d in enumerate(ranking)} for name, ranking in doc_rankings.items()}
         if mode == "hybrid":
-            fused = rrf(rankings)
+            fused = rrf([doc_rankings["bm25"], doc_rankings["dense"]], weights=[1.0, DENSE_WEIGHT])
             ordered = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:top_k]
         else:
-            assert scores is not None
-            ordered = [(int(c), float(scores[c])) for c in rankings[0][:top_k]]
-        return [Hit(cid, self.chunks[cid], score, bm25_rank.get(cid), dense_rank.get(cid))
-                for cid, score in ordered]
+            name, s = channels[0]
+            best = self._doc_best(s)
+            ordered = [(int(d), float(best[d])) for d in doc_rankings[name][:top_k]]
+        chunk_tops = [_top(s, candidates) for _, s in channels]
+        chunk_scores = rrf([top[np.isfinite(s[top])] for top, (_, s) in zip(chunk_tops, channels, strict=True)])
+        hits = []
+        for doc, score in ordered:
+            cid = self._representative(doc, chunk_scores, channels)
+            hits.append(Hit(cid, self.chunks[cid], score, doc_rank.get("bm25", {}).get(doc),
+                            doc_rank.get("dense", {}).get(doc)))
+        return hits
+
+    def _doc_best(self, scores: np.ndarray) -> np.ndarray:
+        return np.maximum.reduceat(scores[self._by_doc], self._doc_starts)
+
+    def _doc_ranking(self, scores: np.ndarray, n: int) -> np.ndarray:
+        best = self._doc_best(scores)
+        top = _top(best, n)
+        return top[np.isfinite(best[top])]
+
+    def _representative(self, doc: int, chunk_scores: dict[int, float],
+                        channels: list[tuple[str, np.ndarray]]) -> int:
+        members = self._by_doc[self._doc_starts[doc]:self._doc_ends[doc]]
+        fused = [(chunk_scores[int(c)], int(c)) for c in members if int(c) in chunk_scores]
+        if fused:
+            return max(fused)[1]
+        s = channels[-1][1]  # outside every top list: the doc's best chunk in the last channel (dense if any)
+        return int(members[int(np.argmax(s[members]))])

@@ -44,5 +44,6 @@ async def version(services: ServicesDep) -> VersionInfo:
     return VersionInfo(
         version=s.version, git_revision=s.git_revision, k_service=s.k_service or None,
         k_revision=s.k_revision or None, index_version=index.version if index else None,
-        embedding_model=index.embedder.name if index else None, generator=services.generator.name,
+        embedding_model=index.model_id if index else None, retrieval_mode=s.retrieval_mode,
+        generator=services.generator.name,
         corpus_documents=index.n_documents if index else None, corpus_chunks=index.n_chunks if index else None)

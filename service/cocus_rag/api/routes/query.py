@@ -37,12 +37,12 @@ async def query(body: QueryRequest, request: Request, services: ServicesDep,
     top_k = body.top_k or settings.default_top_k
     if top_k > settings.max_top_k:
         raise InvalidRequest(f"top_k: at most {settings.max_top_k} allowed")
-    index = services.index
-    if index is None:
+    index, retriever = services.index, services.retriever
+    if index is None or retriever is None:
         raise NotReady("the index is not loaded yet")
     request.state.question = question
 
-    key = services.cache.key(question, index.version, services.generator.name, top_k)
+    key = services.cache.key(question, index.version, settings.retrieval_mode, services.generator.name, top_k)
     cached = await services.cache.get(key)
     if cached is not None:
         request.state.cache = "hit"
@@ -52,7 +52,7 @@ async def query(body: QueryRequest, request: Request, services: ServicesDep,
         return QueryResponse.model_validate(cached)
 
     t1 = time.perf_counter()
-    hits = index.search(question, top_k=top_k)
+    hits = await retriever.search(question, top_k)
     t2 = time.perf_counter()
     services.metrics.retrieval_latency.observe(t2 - t1)
     try:
