@@ -112,6 +112,9 @@ def molecule_bin() -> str:
 @pytest.fixture(scope="session")
 def ssh_client_bin() -> str:
     return _program("ssh", ["-V"])
+
+
+@pytest.fixture(scope="session")
 def promtool_bin() -> str:
     return _program("promtool", ["--version"])
 

@@ -241,9 +241,13 @@ class GkeRelease:
                                tag="stable"),
                     TrafficRow(revision=canary.get("revision", ""), percent=weight, tag="canary")]
             return [r for r in rows if r.percent]
-        tracks = {p.revision: p.track for p in w.pods()}
+        # The release's values say which revision each track runs; pods only while a rollout moves them.
+        tracks = {p.revision: p.track for p in w.pods() if p.ready and not p.terminating}
+        tracks[v.stable_api(values).get("revision", "")] = "stable"
+        if canary is not None:
+            tracks[canary.get("revision", "")] = "canary"
         return [TrafficRow(revision=rev, percent=pct, tag=tracks.get(rev) or None)
-                for rev, pct in sorted(pod_shares(w.serving()).items(), key=lambda kv: -kv[1])]
+                for rev, pct in sorted(pod_shares(w.serving()).items(), key=lambda kv: (-kv[1], kv[0]))]
 
     def split_traffic(self, plan: GkePlan, assignments: list[str], *, to_latest: bool = False) -> TrafficResult:
         """`STABLE=90 CANDIDATE=10` (at replica granularity), `REV=100` (that revision becomes stable);
