@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cocusctl.adapters.kubernetes import KubeApiError, KubernetesClient
+from cocusctl.adapters.kubernetes import MERGE_PATCH, KubeApiError, KubernetesClient
 from cocusctl.core.gke.model import HttpReply, Json
 from cocusctl.core.net import is_loopback
 
@@ -59,6 +59,14 @@ class KubernetesWorkloads:
             if text.strip():
                 return text
         return ""
+
+    def label_pod(self, namespace: str, pod: str, labels: Mapping[str, str]) -> None:
+        try:
+            self.client.request("PATCH", f"/api/v1/namespaces/{namespace}/pods/{pod}",
+                                {"metadata": {"labels": dict(labels)}}, content_type=MERGE_PATCH)
+        except KubeApiError as exc:
+            if exc.status != 404:
+                raise
 
     def service_url(self, namespace: str, service: str) -> str:
         found = self.service(namespace, service) or {}

@@ -1,6 +1,9 @@
 """The real RAG service image on the GKE target (the local cluster), through the CLI: the chart's hardening
 (non-root, read-only root, no capabilities) with the real service, its API keys from the local secret store,
-a real answer, and a broken setting rolled back under load with no failed request.
+a real answer, and a broken setting rolled back under load with no failed request; the quality gate before
+traffic moves: a candidate with dense retrieval switched off is blocked (exit 11) in both strategies while no
+user request reaches it, a good one passes and rolls out, `--skip-quality-gate` is recorded, and `status` shows
+each revision's index version and model.
 
 Uses `COCUS_SERVICE_IMAGE=REGISTRY/REPO@sha256:…` when set, else the session's `cocusctl build` of the real
 image (the `service_image` fixture).
@@ -62,8 +65,8 @@ def test_service_image_on_the_local_cluster(kube_cluster, tmp_path: Path, monkey
     assert res.exit_code == 0, res.output
     assert API_KEY not in res.output  # the key reaches the pods through a Secret, never the output
     data = json.loads(res.stdout)["data"]
-    gate = data["quality_gate"]  # requested, not yet run by this target: said so in the result
-    assert gate["verdict"] == "skipped" and gate["reason"] == "not available for the GKE target yet"
+    gate = data["quality_gate"]  # a first deploy: the thresholds of cocus.yaml decide
+    assert gate["verdict"] == "pass" and gate["compared_with"] == "thresholds" and gate["baseline"] is None
     request_ = urllib.request.Request(data["url"] + "/v1/query", method="POST",
                                       data=json.dumps({"question": "How do I open a file for writing?"}).encode(),
                                       headers={"Content-Type": "application/json", "X-API-Key": API_KEY})
@@ -82,3 +85,97 @@ def test_service_image_on_the_local_cluster(kube_cluster, tmp_path: Path, monkey
     assert "COCUS_DEFAULT_TOP_K must not exceed COCUS_MAX_TOP_K" in message  # the pod's own last log line
     assert f"previous revision restored: {data['revision']}" in message
     assert load.failures == [] and set(load.served) == {data["revision"]}
+
+
+def test_quality_gate_before_traffic_moves(kube_cluster, tmp_path: Path, monkeypatch, local_registry,
+                                           service_image_ref: str) -> None:
+    image = service_image_ref
+    monkeypatch.setenv("COCUS_CLUSTER_HOME", kube_cluster.home)
+    monkeypatch.setenv("COCUS_SECRETS_FILE", str(tmp_path / "secrets.json"))
+    monkeypatch.setenv("COCUS_SMOKE_API_KEY", API_KEY)
+    monkeypatch.setenv("NO_COLOR", "1")
+    config = tmp_path / "cocus.yaml"
+    runner = CliRunner()
+    namespace = f"gate-{uuid.uuid4().hex[:6]}"
+    registry = image.partition("@")[0].rpartition("/")[0]
+
+    def write(**env: str) -> None:
+        doc = {"version": 1, "default_environment": "gke-gate", "environments": {"gke-gate": {
+            "target": "gke", "project": "gke-gate", "region": "local", "infrastructure": False,
+            "registry": {"url": registry, "insecure": True},
+            "gke": {"kubeconfig": "local", "namespace": namespace, "cpu_request": "100m"},
+            "revision": {"cpu": "1", "memory": "1Gi", "min_instances": 2, "max_instances": 2,
+                         "env": {"COCUS_RATE_LIMIT_PER_MINUTE": "0", **env},
+                         "secrets": {"COCUS_API_KEYS": {"secret": "cocus-rag-api-keys", "version": "1"}}},
+            "release": {"ready_timeout_s": 240, "canary_steps": [50, 100], "step_pause_s": 1,
+                        "smoke_query": "How do I read a file line by line?"},
+            # Latency noise on a shared 2-core machine is not what this test is about: recall and MRR are.
+            "quality_gate": {"eval_files": [str(REPO / "service/eval/questions.jsonl"),
+                                            str(REPO / "service/eval/paraphrased_heldout.jsonl")],
+                             "min_p95_delta_ms": 500, "max_p95_ms": 3000},
+        }}}
+        config.write_text(json.dumps(doc, indent=1))
+
+    def deploy(*flags: str, **env: str) -> tuple[int, dict]:
+        write(**env)
+        res = runner.invoke(app, ["--config", str(config), "deploy", "--image", image, "-o", "json", *flags])
+        return res.exit_code, json.loads(res.stdout)
+
+    def version(url: str) -> dict:
+        with urllib.request.urlopen(url + "/version", timeout=60) as response:  # noqa: S310 - 127.0.0.1 only
+            return json.loads(response.read())
+
+    write()
+    assert runner.invoke(app, ["--config", str(config), "secrets", "set", "--env", "gke-gate", "cocus-rag-api-keys"],
+                         input=API_KEY).exit_code == 0
+    code, doc = deploy()
+    assert code == 0, doc
+    first = doc["data"]
+    served = version(first["url"])
+    assert first["quality_gate"]["candidate"]["index_version"] == served["index_version"]
+    assert served["retrieval_mode"] == "hybrid"
+
+    # A good candidate (another log level: a new revision, the same retrieval) passes, then the canary moves.
+    with Load(first["url"], path="/version", threads=3) as load:
+        code, doc = deploy("--strategy", "canary", COCUS_LOG_LEVEL="WARNING")
+    assert code == 0, doc
+    good = doc["data"]
+    gate = good["quality_gate"]
+    assert (gate["verdict"], gate["compared_with"]) == ("pass", "serving revision")
+    assert (gate["baseline"]["revision"], gate["candidate"]["revision"]) == (first["revision"], good["revision"])
+    assert good["steps"][:4] == ["candidate", "smoke-candidate", "quality-gate", "smoke-canary"]
+    assert good["candidate_url"] and good["candidate_url"] != good["url"]
+    assert [(r["revision"], r["percent"]) for r in good["traffic_after"]] == [(good["revision"], 100)]
+    assert load.failures == [] and set(load.served) == {first["revision"], good["revision"]}
+
+    # Dense retrieval off: worse on the eval set -> blocked in both strategies; no user request reaches it.
+    with Load(first["url"], path="/version", threads=3) as load:
+        blocked = [deploy("--strategy", strategy, COCUS_RETRIEVAL_MODE="bm25") for strategy in ("all", "canary")]
+        time.sleep(1)
+    assert load.failures == [] and set(load.served) == {good["revision"]}
+    for code, doc in blocked:
+        assert code == ExitCode.DEPLOY_FAILED, doc
+        assert doc["errors"][0]["code"] == "quality_gate_failed"
+        assert f"previous revision restored: {good['revision']}" in doc["errors"][0]["message"]
+        data = doc["data"]
+        sides = data["quality_gate"]
+        assert (sides["verdict"], sides["compared_with"]) == ("fail", "serving revision")
+        assert sides["baseline"]["revision"] == good["revision"] and sides["candidate"]["revision"] == data["revision"]
+        assert sides["candidate"]["recall_at_k"] < sides["baseline"]["recall_at_k"] - 0.02
+        assert data["steps"] == ["candidate", "smoke-candidate"] and data["outcome"] == "failed"
+        assert [(r["revision"], r["percent"]) for r in data["traffic_after"]] == [(good["revision"], 100)]
+    assert version(first["url"])["retrieval_mode"] == "hybrid"
+
+    # The override is recorded; status shows each revision's index and model.
+    code, doc = deploy("--skip-quality-gate", COCUS_RETRIEVAL_MODE="bm25")
+    assert code == 0, doc
+    assert (doc["data"]["quality_gate"]["verdict"], doc["data"]["quality_gate"]["reason"]) == (
+        "skipped", "--skip-quality-gate")
+    assert version(first["url"])["retrieval_mode"] == "bm25"
+    status = runner.invoke(app, ["--config", str(config), "status", "-o", "json"])
+    assert status.exit_code == 0, status.output
+    rows = {r["name"]: r for r in json.loads(status.stdout)["data"]["revisions"]}
+    serving = rows[doc["data"]["revision"]]
+    assert (serving["percent"], serving["index_version"]) == (100, served["index_version"])
+    assert serving["embedding_model"] == served["embedding_model"]
+    assert rows[good["revision"]]["index_version"] is None  # no pod left to ask
