@@ -128,6 +128,20 @@ def test_quality_gate_before_traffic_moves(kube_cluster, tmp_path: Path, monkeyp
     write()
     assert runner.invoke(app, ["--config", str(config), "secrets", "set", "--env", "gke-gate", "cocus-rag-api-keys"],
                          input=API_KEY).exit_code == 0
+
+    def status() -> dict:
+        res = runner.invoke(app, ["--config", str(config), "status", "-o", "json"])
+        assert res.exit_code == 0, res.output
+        return json.loads(res.stdout)["data"]
+
+    # A first deploy below the thresholds of cocus.yaml (recall@5 0.8): blocked, and the release removed.
+    code, doc = deploy(COCUS_RETRIEVAL_MODE="bm25")
+    assert code == ExitCode.DEPLOY_FAILED and doc["errors"][0]["code"] == "quality_gate_failed", doc
+    gate = doc["data"]["quality_gate"]
+    assert (gate["verdict"], gate["compared_with"], gate["baseline"]) == ("fail", "thresholds", None)
+    assert gate["candidate"]["recall_at_k"] < 0.8 and doc["data"]["traffic_after"] == []
+    assert status()["exists"] is False
+
     code, doc = deploy()
     assert code == 0, doc
     first = doc["data"]
@@ -172,9 +186,7 @@ def test_quality_gate_before_traffic_moves(kube_cluster, tmp_path: Path, monkeyp
     assert (doc["data"]["quality_gate"]["verdict"], doc["data"]["quality_gate"]["reason"]) == (
         "skipped", "--skip-quality-gate")
     assert version(first["url"])["retrieval_mode"] == "bm25"
-    status = runner.invoke(app, ["--config", str(config), "status", "-o", "json"])
-    assert status.exit_code == 0, status.output
-    rows = {r["name"]: r for r in json.loads(status.stdout)["data"]["revisions"]}
+    rows = {r["name"]: r for r in status()["revisions"]}
     serving = rows[doc["data"]["revision"]]
     assert (serving["percent"], serving["index_version"]) == (100, served["index_version"])
     assert serving["embedding_model"] == served["embedding_model"]
