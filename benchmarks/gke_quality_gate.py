@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import statistics
 import subprocess
 import sys
@@ -78,10 +77,6 @@ class Bench:
         code, doc = self.cli("deploy", "--image", self.image, *flags)
         return code, doc, round(time.perf_counter() - start, 2)
 
-    def save(self) -> None:
-        RESULT.parent.mkdir(parents=True, exist_ok=True)
-        RESULT.write_text(json.dumps(self.out, indent=2) + "\n")
-
     # ------------------------------------------------------------------ phases
     def first(self) -> None:
         self.write()
@@ -130,7 +125,7 @@ class Bench:
 
 
 def main() -> None:
-    from cocusctl.core.cluster import control_plane
+    from benchmarks.cluster_common import local_cluster, run_phases
 
     out: dict[str, Any] = {"python": sys.version.split()[0], "cpus": os.cpu_count(),
                            "load_average_at_start": round(os.getloadavg()[0], 1), "eval_files": EVAL_FILES}
@@ -138,20 +133,11 @@ def main() -> None:
         tmp = Path(name)
         image = service_image(tmp)
         out["image"] = image
-        home = tmp / "cluster"
-        control_plane.start(home, pod_cidr=f"127.{random.randint(100, 250)}.0.0/16", timeout=300)
-        os.environ.update({"COCUS_CLUSTER_HOME": str(home), "COCUS_SECRETS_FILE": str(tmp / "secrets.json"),
-                           "COCUS_SMOKE_API_KEY": API_KEY, "NO_COLOR": "1"})
-        try:
+        with local_cluster(tmp / "cluster") as state:
+            os.environ.update({"COCUS_CLUSTER_HOME": str(state.home), "COCUS_SECRETS_FILE": str(tmp / "secrets.json"),
+                               "COCUS_SMOKE_API_KEY": API_KEY, "NO_COLOR": "1"})
             bench = Bench(tmp, image, out)
-            for phase in (bench.first, bench.cost, bench.blocked):
-                phase()
-                bench.save()
-                print(json.dumps(out, indent=2), flush=True)
-            out["load_average_at_end"] = round(os.getloadavg()[0], 1)
-            bench.save()
-        finally:
-            control_plane.delete(home)
+            run_phases((bench.first, bench.cost, bench.blocked), out, RESULT)
 
 
 if __name__ == "__main__":
