@@ -2,8 +2,9 @@
 # Run a command on a fresh machine of this project's kind, to see what a new user sees: the local bookworm
 # base image's file system (Debian minbase + python3, none of the tools the set-up installs) unpacked into a
 # directory, entered with chroot in private mount and PID namespaces (the host's kernel and network), with
-# this checkout's files (tracked and untracked-but-not-ignored, as they are now) copied to /repo and only what
-# this kind of machine has from the start added: the terraform binary and the network's CA.
+# a clone of this checkout at /repo (its files as they are now: uncommitted edits and untracked-but-not-ignored
+# files included) and only what this kind of machine has from the start added: the terraform binary and the
+# network's CA.
 #
 #   scripts/fresh-machine.sh COMMAND [ARG…]      e.g. scripts/fresh-machine.sh bash scripts/test.sh --unit
 #
@@ -35,7 +36,8 @@ cid=$(docker create "$BASE_IMAGE" true)
 docker export "$cid" | tar -C "$ROOT" -x
 docker rm "$cid" >/dev/null
 
-mkdir -p "$ROOT/repo"
+# A clone, as a user gets it, then the working tree as it is now (uncommitted edits included).
+git clone -q --no-hardlinks "$PWD" "$ROOT/repo"
 git ls-files -z --cached --others --exclude-standard \
     | while IFS= read -r -d '' f; do if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi; done \
     | tar --null --no-recursion -T - -c | tar -C "$ROOT/repo" -x

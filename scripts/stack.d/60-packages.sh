@@ -1,7 +1,8 @@
-# Programs the tests and the image build use from Debian: redis-server (the service's cache in tests) and
-# python3.11-doc (the RAG service's default corpus, read by tests that index it).
+# Programs the main job and the tests use from Debian: git (`cocusctl build` tags images with the commit),
+# redis-server (the service's cache in tests) and python3.11-doc (the RAG service's default corpus, read by
+# tests that index it).
 STEPS+=(packages)
-readonly TEST_PACKAGES=(redis-server python3.11-doc)
+readonly TEST_PACKAGES=(git redis-server python3.11-doc)
 
 up_packages() {
     need_packages "${TEST_PACKAGES[@]}"

@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import REPO_ROOT, need
 
 FRESH_MACHINE = REPO_ROOT / "scripts" / "fresh-machine.sh"
-TOOLS = "docker dockerd docker-registry debootstrap trivy helm redis-server promtool ssh"
+TOOLS = "git docker dockerd docker-registry debootstrap trivy helm redis-server promtool ssh"
 SETUP = f"""
 set -e
 echo "== tools before"
