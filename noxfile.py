@@ -45,7 +45,7 @@ def bench(session: nox.Session) -> None:
     """Every benchmark under benchmarks/ (results in benchmarks/results/), then the README table from them."""
     import pathlib
 
-    helpers = {"report.py", "service_common.py"}
+    helpers = {"report.py", "service_common.py", "cluster_common.py"}
     for script in sorted(pathlib.Path("benchmarks").glob("*.py")):
         if script.name not in helpers:
             session.run("python", str(script), external=True)

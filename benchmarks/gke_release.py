@@ -13,9 +13,7 @@ All traffic goes to 127.0.0.1 and is bounded. Writes benchmarks/results/gke_rele
 
 from __future__ import annotations
 
-import json
 import os
-import random
 import statistics
 import sys
 import tempfile
@@ -88,10 +86,6 @@ class Bench:
                                                          "metadata": {"name": name}})
         self.namespaces.append(name)
         return name
-
-    def save(self) -> None:
-        RESULT.parent.mkdir(parents=True, exist_ok=True)
-        RESULT.write_text(json.dumps(self.out, indent=2) + "\n")
 
     # ------------------------------------------------------------------ phases
     def deploy_times(self) -> None:
@@ -202,29 +196,18 @@ class Bench:
 
 
 def main() -> None:
+    from benchmarks.cluster_common import local_cluster, run_phases
     from cocusctl.adapters.kubernetes import KubernetesClient
-    from cocusctl.core.cluster import control_plane
     from tests.support.cloudrun import build_test_image
 
     images = {mode + version: build_test_image(version, mode, registry=REGISTRY, repo="cocus-test/gke-app")
               for version, mode in (("v1", "ok"), ("v2", "ok"), ("v3", "ok"), ("v4", "crash"))}
     out: dict[str, Any] = {"python": sys.version.split()[0], "cpus": os.cpu_count(),
                            "load_average_at_start": round(os.getloadavg()[0], 1)}
-    with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp) / "cluster"
-        state = control_plane.start(home, pod_cidr=f"127.{random.randint(100, 250)}.0.0/16", timeout=300)
-        try:
-            out["kubernetes"] = KubernetesClient.from_kubeconfig(state.kubeconfig).request(
-                "GET", "/version")["gitVersion"]
-            bench = Bench(str(state.kubeconfig), images, out)
-            for phase in (bench.deploy_times, bench.under_load, bench.canary, bench.hpa):
-                phase()
-                bench.save()
-                print(json.dumps(out, indent=2), flush=True)
-            out["load_average_at_end"] = round(os.getloadavg()[0], 1)
-            bench.save()
-        finally:
-            control_plane.delete(home)
+    with tempfile.TemporaryDirectory() as tmp, local_cluster(Path(tmp) / "cluster") as state:
+        out["kubernetes"] = KubernetesClient.from_kubeconfig(state.kubeconfig).request("GET", "/version")["gitVersion"]
+        bench = Bench(str(state.kubeconfig), images, out)
+        run_phases((bench.deploy_times, bench.under_load, bench.canary, bench.hpa), out, RESULT)
 
 
 if __name__ == "__main__":

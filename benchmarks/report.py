@@ -126,6 +126,23 @@ def main() -> None:
         rows.append(row("GKE HPA 2 → 3 under CPU load (chart's autoscaling/v2beta2 on 1.20)",
                         f"{hpa['load_start_to_3_ready_s']} s to 3 ready pods" if hpa["scaled"] else "did not scale",
                         "scales", hpa["scaled"], "gke_release.json"))
+    gate = load("gke_quality_gate")
+    if gate:
+        cost = gate["good_candidate_strategy_all"]
+        rows.append(row(f"GKE quality gate ({cost['last_quality_gate']['candidate']['questions']} questions on "
+                        "candidate and serving revision): added to a deploy",
+                        f"median {cost['median_with_gate_s']} s with / {cost['median_skipping_gate_s']} s without "
+                        f"(+{cost['gate_cost_s']} s)", "-", None, "gke_quality_gate.json"))
+        for strategy in ("all", "canary"):
+            bad = gate[f"degraded_candidate_{strategy}_under_load"]
+            sides = bad["quality_gate"]
+            rows.append(row(f"GKE degraded candidate (BM25 only), strategy {strategy}, under load",
+                            f"exit {bad['exit_code']}, recall@5 {sides['candidate']['recall_at_k']} vs "
+                            f"{sides['baseline']['recall_at_k']}; {bad['served_by_candidate']} of {bad['requests']} "
+                            f"requests reached it, {bad['failed_requests']} failed; {bad['block_and_rollback_s']} s",
+                            "exit 11, 0 reached it, 0 failed",
+                            bad["exit_code"] == 11 and bad["served_by_candidate"] == 0 and bad["failed_requests"] == 0,
+                            "gke_quality_gate.json"))
     lynis = load("lynis_hardening")
     if lynis:
         rows.append(row("Lynis hardening index, `cocusctl harden` on a bookworm container",

@@ -7,6 +7,8 @@ its own namespace.
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -177,6 +179,27 @@ def test_split_traffic_then_rollback(gke: Env, images) -> None:
     assert [(r.revision, r.percent) for r in rolled.traffic_after] == [(first.revision, 100)]
     latest = gke.release.split_traffic(gke.plan, [], to_latest=True)  # the newest revision made
     assert [(r.revision, r.percent) for r in latest.traffic_after] == [(second.revision, 100)]
+
+
+def test_upgrading_a_release_of_chart_0_2_loses_no_request(gke: Env, images, tmp_path: Path) -> None:
+    """Chart 0.2's Service selected every API pod, 0.3's selects `cocus.dev/serving: "true"`: the deploy labels
+    0.2's pods first, so the Service never runs empty while their successors start."""
+    old_chart = tmp_path / "cocus-mvp"
+    shutil.copytree(CHART, old_chart)  # without the serving label: the 0.2 chart's selectors and pods
+    for name in ("templates/service.yaml", "templates/deployment.yaml"):
+        path = old_chart / name
+        path.write_text("".join(line for line in path.read_text().splitlines(keepends=True)
+                                if "cocus.dev/serving" not in line))
+    meta = old_chart / "Chart.yaml"
+    meta.write_text(meta.read_text().replace("version: 0.3.0", "version: 0.2.0"))
+    first = gke.release.deploy(dataclasses.replace(gke.plan, chart=old_chart), gke.api(images["ok"]))
+    assert all(not p.labelled for p in gke.release.workloads(gke.plan).pods())
+    with Load(gke.url()) as load:
+        time.sleep(1)
+        second = gke.deploy(images["ok"], COCUS_LOG_LEVEL="DEBUG")
+        time.sleep(1)
+    assert load.failures == [] and load.served[first.revision] > 0 and load.served[second.revision] > 0
+    assert [(r.revision, r.percent) for r in second.traffic_after] == [(second.revision, 100)]
 
 
 class InterruptWhileHolding(RecordingReporter):

@@ -124,6 +124,34 @@ def test_canary_runs_beside_stable_behind_one_service(helm_bin: str) -> None:
     assert one(docs, "PodDisruptionBudget", "cocus-rag")["spec"]["selector"]["matchLabels"]["cocus.dev/track"] == "stable"
 
 
+def test_a_candidate_under_the_gate_is_reached_through_its_own_service_only(helm_bin: str) -> None:
+    """canary.serving=false: the release's Service (and the Gateway's canary backend) selects serving pods only;
+    NAME-candidate selects every canary pod and is never routed by the Ingress or the Gateway."""
+    docs = render(helm_bin, *values_args(VALUE_SETS["gke"]), "--set", "canary.serving=false")
+    pods = {d["metadata"]["name"]: d["spec"]["template"]["metadata"]["labels"]
+            for d in (one(docs, "Deployment", "cocus-rag"), one(docs, "Deployment", "cocus-rag-canary"))}
+    assert pods["cocus-rag"]["cocus.dev/serving"] == "true" and pods["cocus-rag-canary"]["cocus.dev/serving"] == "false"
+
+    def selects(service: str) -> set[str]:
+        selector = one(docs, "Service", service)["spec"]["selector"]
+        return {name for name, labels in pods.items() if selector.items() <= labels.items()}
+
+    assert selects("cocus-rag") == selects("cocus-rag-stable") == {"cocus-rag"}
+    assert selects("cocus-rag-canary") == set()
+    assert selects("cocus-rag-candidate") == {"cocus-rag-canary"}
+    assert one(docs, "Service", "cocus-rag-candidate")["spec"]["type"] == "ClusterIP"
+    backends = {p["backend"]["service"]["name"] for rule in one(docs, "Ingress", "cocus-rag")["spec"]["rules"]
+                for p in rule["http"]["paths"]}
+    routed = {b["name"] for b in one(docs, "HTTPRoute", "cocus-rag")["spec"]["rules"][0]["backendRefs"]}
+    assert "cocus-rag-candidate" not in backends | routed
+    # Once the gate passed (serving, the default), the canary's pods join the release's Service.
+    docs = render(helm_bin, *values_args(VALUE_SETS["gke"]))
+    canary = one(docs, "Deployment", "cocus-rag-canary")["spec"]["template"]["metadata"]["labels"]
+    assert one(docs, "Service", "cocus-rag")["spec"]["selector"].items() <= canary.items()
+    docs = render(helm_bin, "--set", "fullnameOverride=cocus-rag")  # no canary: no candidate Service
+    assert not [d for d in docs if d["metadata"]["name"] == "cocus-rag-candidate"]
+
+
 def test_gateway_route_weights_follow_the_canary(helm_bin: str) -> None:
     docs = render(helm_bin, *values_args(VALUE_SETS["gke"]), "--set", "gateway.canaryWeight=25")
     route = one(docs, "HTTPRoute", "cocus-rag")

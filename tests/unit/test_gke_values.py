@@ -52,7 +52,9 @@ def test_release_values_of_each_state() -> None:
     assert plain == {**base, "api": stable, "canary": {"enabled": False}}
     assert v.canary_api(plain) is None
     split = v.canary_values(base, stable, candidate, replicas=3, weight=25)
-    assert split["canary"] == {"enabled": True, "replicas": 3, "api": candidate}
+    assert split["canary"] == {"enabled": True, "replicas": 3, "serving": True, "api": candidate}
+    gated = v.canary_values(base, stable, candidate, replicas=1, weight=0, serving=False)
+    assert gated["canary"]["serving"] is False and v.canary_api(gated) == candidate
     assert split["gateway"] == {"enabled": False}  # no weights without a gateway
     assert v.canary_api(split) == candidate
     routed = v.canary_values({**base, "gateway": {"enabled": True, "name": "gw"}}, stable, candidate, replicas=1,
@@ -98,3 +100,14 @@ def test_a_crashing_or_unstartable_pod_is_a_failure_at_once() -> None:
     assert restarted.failure() == "pod rag-1 restarted 2 times (last run: exit 137 (OOMKilled))"
     assert Pod.from_json(_pod({"waiting": {"reason": "ContainerCreating"}})).failure() == ""
     assert "ImagePullBackOff" in Pod.from_json(_pod({"waiting": {"reason": "ImagePullBackOff"}})).failure()
+
+
+def test_a_pod_serves_unless_labelled_otherwise() -> None:
+    pod = _pod({"running": {}})
+    old_chart = Pod.from_json(pod)  # chart 0.2's Service selected every API pod
+    assert old_chart.serving and not old_chart.labelled
+    pod["metadata"]["labels"]["cocus.dev/serving"] = "false"
+    gated = Pod.from_json(pod)
+    assert not gated.serving and gated.labelled
+    pod["metadata"]["labels"]["cocus.dev/serving"] = "true"
+    assert Pod.from_json(pod).serving

@@ -42,6 +42,10 @@ class ClusterApi(Protocol):
 
     def pod_logs(self, namespace: str, pod: str, *, tail: int) -> str: ...
 
+    def label_pod(self, namespace: str, pod: str, labels: Mapping[str, str]) -> None:
+        """Add or change labels of a running pod (nothing restarts); a pod already gone is no error."""
+        ...
+
     def service_url(self, namespace: str, service: str) -> str:
         """Where the Service answers from this machine (a local port, or the API server's proxy)."""
         ...

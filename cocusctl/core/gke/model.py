@@ -13,6 +13,9 @@ Json = dict[str, Any]
 
 TRACK_LABEL = "cocus.dev/track"
 REVISION_LABEL = "cocus.dev/revision"
+# "true" on pods the release's Service sends user traffic to; "false" on a candidate under the quality gate.
+# Pods of chart 0.2 lack it (that chart's Service selected every API pod): they serve.
+SERVING_LABEL = "cocus.dev/serving"
 # A container waiting for one of these reasons will not start by itself: fail now instead of at the timeout.
 FATAL_WAITING = frozenset({
     "CrashLoopBackOff", "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError",
@@ -72,6 +75,8 @@ class Pod:
     image: str
     ready: bool
     terminating: bool
+    serving: bool  # the Service sends it user traffic (when ready)
+    labelled: bool  # carries the serving label (pods of chart 0.2 do not)
     restarts: int
     waiting_reason: str
     waiting_message: str
@@ -96,7 +101,8 @@ class Pod:
         return cls(
             name=meta["name"], ip=status.get("podIP") or "", track=labels.get(TRACK_LABEL, ""),
             revision=labels.get(REVISION_LABEL, ""), image=spec_containers[0].get("image", ""), ready=ready,
-            terminating=bool(meta.get("deletionTimestamp")), restarts=int(first.get("restartCount") or 0),
+            terminating=bool(meta.get("deletionTimestamp")), serving=labels.get(SERVING_LABEL, "true") == "true",
+            labelled=SERVING_LABEL in labels, restarts=int(first.get("restartCount") or 0),
             waiting_reason=waiting.get("reason", ""), waiting_message=waiting.get("message", ""),
             last_exit=(f"exit {terminated.get('exitCode')} ({terminated.get('reason', '')})" if terminated else ""),
             created=meta.get("creationTimestamp", ""), unschedulable=unschedulable,

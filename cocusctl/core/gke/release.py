@@ -22,8 +22,9 @@ from cocusctl.core.errors import CocusError, DeployError, Interrupted, Operation
 from cocusctl.core.gke import values as v
 from cocusctl.core.gke.api import ClusterApi, HelmApi
 from cocusctl.core.gke.canary import canary_replicas, share
-from cocusctl.core.gke.model import HelmRevision
-from cocusctl.core.gke.workloads import Smoke, Workloads, pod_shares
+from cocusctl.core.gke.model import HelmRevision, Pod
+from cocusctl.core.gke.workloads import ClusterJson, Smoke, Workloads, pod_shares
+from cocusctl.core.quality_gate import QualityGate, QualityGateFailed, QualityGateResult, skipped
 from cocusctl.core.release.results import (
     ConditionRow,
     DeployResult,
@@ -61,6 +62,8 @@ class GkeRelease:
     reporter: Reporter
     sleep: Callable[[float], None] = time.sleep
     analyzer: CanaryAnalyzer | None = None  # metric-gated canary: candidate vs stable after each step's pause
+    gate: QualityGate | None = None  # eval set on the candidate vs the serving revision, before traffic moves
+    gate_result: QualityGateResult | None = None  # set by the gate; preset to "skipped" when it is switched off
     upgrades: int = 0  # Helm upgrades made by the current operation: none means nothing to restore
 
     def workloads(self, plan: GkePlan) -> Workloads:
@@ -99,7 +102,13 @@ class GkeRelease:
             steps.append("rollout")
             w.smoke_service(plan.smoke, rev)
             steps.append("smoke")
+            if self.gate is not None:  # nothing served before: the thresholds of cocus.yaml decide
+                self._quality_gate(rev, self.cluster.service_url(plan.namespace, plan.release), None)
+                steps.append("quality-gate")
         except (CocusError, KeyboardInterrupt) as exc:
+            if isinstance(exc, QualityGateFailed):  # the release is removed below: nothing serves
+                exc.result = self._result(plan, w, api, "all", before=[], created=True, changed=False, steps=steps,
+                                          outcome="failed").model_copy(update={"url": "", "traffic_after": []})
             with no_interrupts():
                 self._uninstall_own(plan)
             if isinstance(exc, KeyboardInterrupt):
@@ -131,7 +140,15 @@ class GkeRelease:
         previous_rev = v.stable_api(current).get("revision", "")
         created = all(row.revision != rev for row in before)
         steps: list[str] = []
+        candidate_url: str | None = None
+        gated = self.gate is not None and previous_rev != rev
+        if self.gate is not None and not gated:
+            self.gate_result = skipped(f"{rev} already is the stable revision: no traffic moves to another one",
+                                       self.gate.settings.top_k)
         try:
+            w.mark_serving()
+            if gated:
+                candidate_url = self._gated_candidate(plan, w, v.stable_api(current), api, steps)
             if strategy == "canary" and previous_rev != rev:
                 self._canary(plan, w, v.stable_api(current), api, steps)
             self.reporter.step(f"Rolling {plan.release} to {rev}")
@@ -146,7 +163,7 @@ class GkeRelease:
             raise Interrupted(
                 f"interrupted during deploy of {rev}; previous revision {previous_rev} restored",
                 result=self._result(plan, w, api, strategy, before=before, created=created, changed=False,
-                                    steps=steps, outcome="failed"),
+                                    steps=steps, outcome="failed", candidate_url=candidate_url),
             ) from None
         except CocusError as exc:
             if not self.upgrades:
@@ -154,12 +171,46 @@ class GkeRelease:
             self._restore(plan, w, deployed, previous_rev)
             message = f"{exc.message}\nprevious revision restored: {previous_rev} (Helm revision {deployed.revision})"
             result = self._result(plan, w, api, strategy, before=before, created=created, changed=False,
-                                  steps=steps, outcome="failed")
-            if isinstance(exc, OperationTimeout):
-                raise OperationTimeout(message, details=exc.details, result=result) from None
+                                  steps=steps, outcome="failed", candidate_url=candidate_url)
+            if isinstance(exc, (OperationTimeout, QualityGateFailed)):
+                raise type(exc)(message, details=exc.details, result=result) from None
             raise DeployError(message, details=exc.details, result=result) from None
         self.reporter.success(f"{rev} serves 100 % of {plan.release}")
-        return self._result(plan, w, api, strategy, before=before, created=created, changed=True, steps=steps)
+        return self._result(plan, w, api, strategy, before=before, created=created, changed=True, steps=steps,
+                            candidate_url=candidate_url)
+
+    def _gated_candidate(self, plan: GkePlan, w: Workloads, stable: v.Values, candidate: v.Values,
+                         steps: list[str]) -> str:
+        """The candidate's pod beside the stable revision, taking no user traffic (`canary.serving: false`): smoke
+        test and quality gate through its own Service, the baseline through the release's Service (the stable
+        revision alone serves there meanwhile). Its URL; QualityGateFailed when it retrieves worse."""
+        rev = candidate["revision"]
+        self.reporter.step(f"Starting {rev} with no traffic (Service {w.candidate_service} only)")
+        self._upgrade(plan, v.canary_values(plan.base_values, stable, candidate, replicas=1, weight=0, serving=False),
+                      f"cocusctl candidate {rev}")
+        w.wait_rollout("canary", rev, plan.ready_timeout_s)  # a canary that served before has left the rotation
+        w.wait_rollout("stable", stable.get("revision", ""), plan.ready_timeout_s)  # rolls only on a chart upgrade
+        steps.append("candidate")
+        url = w.wait_service(w.candidate_service, plan.smoke, plan.ready_timeout_s)
+        self.reporter.info(f"candidate URL: {url}")
+        w.smoke_candidate(plan.smoke, rev, url)
+        steps.append("smoke-candidate")
+        baseline = stable.get("revision", "")
+        self._quality_gate(rev, url, (baseline, self.cluster.service_url(plan.namespace, plan.release)))
+        steps.append("quality-gate")
+        return url
+
+    def _quality_gate(self, revision: str, url: str, baseline: tuple[str, str] | None) -> None:
+        assert self.gate is not None
+        against = f"serving revision {baseline[0]}" if baseline else "the thresholds (nothing serves yet)"
+        self.reporter.step(f"Quality gate: {len(self.gate.questions)} eval questions on {revision} and {against}")
+        try:
+            self.gate_result = self.gate.run((revision, url), baseline)
+        except QualityGateFailed as exc:
+            if isinstance(exc.result, QualityGateResult):
+                self.gate_result = exc.result
+            raise
+        self.reporter.info(f"quality gate passed: {self.gate_result.summary()}")
 
     def _canary(self, plan: GkePlan, w: Workloads, stable: v.Values, candidate: v.Values, steps: list[str]) -> None:
         rev = candidate["revision"]
@@ -315,6 +366,7 @@ class GkeRelease:
             return TrafficResult(environment=plan.environment, action=action, target="gke",
                                  service=plan.release, changed=False, traffic_before=before, traffic_after=before)
         try:
+            w.mark_serving()
             if rollback_to is not None:
                 entry, rev = rollback_to
                 self.upgrades += 1
@@ -410,14 +462,26 @@ class GkeRelease:
                 name=name, image=image, digest=(api.get("image") or {}).get("digest") or None,
                 created=min((p.created for p in mine), default=None),
                 ready=(all(p.ready for p in mine) if mine else None), percent=percents.get(name, 0),
-                tags=sorted({p.track for p in mine}),
+                tags=sorted({p.track if p.serving else "candidate" for p in mine}),
+                **self._index_of(plan, next((p for p in mine if p.ready), None)),
             )
         result.revisions = sorted(rows.values(), key=lambda r: -r.percent)
         return result
 
+    def _index_of(self, plan: GkePlan, pod: Pod | None) -> dict[str, str | None]:
+        """Index version and model id from a ready pod's /version (the RAG service's), when it can be asked."""
+        if pod is None:
+            return {}
+        url = self.cluster.pod_url(plan.namespace, pod.name, pod.ip, plan.smoke.port)
+        status, body = ClusterJson(self.cluster)("GET", url.rstrip("/") + "/version", timeout=5.0)
+        if status != 200 or not isinstance(body, dict):
+            return {}
+        return {"index_version": body.get("index_version"), "embedding_model": body.get("embedding_model")}
+
     # ================================================================== results
     def _result(self, plan: GkePlan, w: Workloads, api: v.Values, strategy: str, *, before: list[TrafficRow],
-                created: bool, changed: bool, steps: list[str], outcome: str = "deployed") -> DeployResult:
+                created: bool, changed: bool, steps: list[str], outcome: str = "deployed",
+                candidate_url: str | None = None) -> DeployResult:
         after_values = self.helm.values(plan.release, namespace=plan.namespace)
         return DeployResult(
             environment=plan.environment, target="gke", service=plan.release, revision=api["revision"],
@@ -425,8 +489,9 @@ class GkeRelease:
             outcome=outcome,
             created=created, changed=changed, strategy=strategy,
             url=self.cluster.service_url(plan.namespace, plan.release),
-            traffic_before=before, traffic_after=self.traffic(w, after_values),
+            candidate_url=candidate_url, traffic_before=before, traffic_after=self.traffic(w, after_values),
             steps=steps, analysis=list(self.analyzer.results) if self.analyzer else [],
+            quality_gate=self.gate_result,
         )
 
 

@@ -19,10 +19,10 @@ from cocusctl.core.gke import values as v
 from cocusctl.core.gke.api import ClusterApi, HelmApi, SecretReader
 from cocusctl.core.gke.chart import base_values, chart_dir
 from cocusctl.core.gke.release import GkePlan, GkeRelease
-from cocusctl.core.gke.workloads import Smoke
+from cocusctl.core.gke.workloads import ClusterJson, Smoke
 from cocusctl.core.images import ImageRef
 from cocusctl.core.observability.prometheus import PrometheusCanaryMetrics, PrometheusQuery
-from cocusctl.core.quality_gate import GateRequest, skipped
+from cocusctl.core.quality_gate import GateRequest, ServiceQueryClient
 from cocusctl.core.release.results import DeployResult, StatusResult, TrafficResult
 from cocusctl.core.release.target import RunSettings, ServingRevision
 from cocusctl.core.reporting import Reporter
@@ -105,13 +105,11 @@ class GkeTarget:
         plan = self.plan()
         strategy = strategy or plan.strategy
         analyzer = self._analyzer() if strategy == "canary" else None
-        if gate is not None and gate.skipped is None:
-            # The release has no no-traffic candidate URL yet to ask before traffic moves: said, and recorded.
-            self.reporter.warn("quality gate not run: the GKE target has no no-traffic candidate URL yet")
-        result = self._release(analyzer=analyzer).deploy(plan, self.api_values(image), strategy=strategy)
-        if gate is not None:
-            result.quality_gate = gate.skipped or skipped("not available for the GKE target yet", gate.settings.top_k)
-        return result
+        release = self._release(analyzer=analyzer)
+        if gate is not None:  # the candidate's Service and the release's, over the cluster's HTTP
+            release.gate = gate.gate_for(ServiceQueryClient(ClusterJson(self.cluster), plan.smoke.api_key))
+            release.gate_result = gate.skipped
+        return release.deploy(plan, self.api_values(image), strategy=strategy)
 
     def status(self) -> StatusResult:
         return self._release().status(self.plan())

@@ -43,10 +43,12 @@ def stable_values(base: Mapping[str, Any], api: Mapping[str, Any]) -> Values:
 
 
 def canary_values(base: Mapping[str, Any], stable: Mapping[str, Any], candidate: Mapping[str, Any], *,
-                  replicas: int, weight: int) -> Values:
-    """`stable` keeps its pods; `candidate` runs `replicas` pods beside it (and `weight` % with a gateway)."""
+                  replicas: int, weight: int, serving: bool = True) -> Values:
+    """`stable` keeps its pods; `candidate` runs `replicas` pods beside it (and `weight` % with a gateway);
+    `serving=False`: the candidate's pods take no user traffic (reached through its own Service only)."""
     values = stable_values(base, stable)
-    values["canary"] = {"enabled": True, "replicas": replicas, "api": copy.deepcopy(dict(candidate))}
+    values["canary"] = {"enabled": True, "replicas": replicas, "serving": serving,
+                        "api": copy.deepcopy(dict(candidate))}
     if (values.get("gateway") or {}).get("enabled"):
         values["gateway"] = {**values["gateway"], "canaryWeight": weight}
     return values

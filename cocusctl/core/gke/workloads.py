@@ -3,13 +3,14 @@ and the traffic each revision gets (its share of ready pods, or the gateway's we
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from cocusctl.core.errors import DeployError, OperationTimeout
 from cocusctl.core.gke.api import ClusterApi
-from cocusctl.core.gke.model import REVISION_LABEL, TRACK_LABEL, Pod, Rollout
+from cocusctl.core.gke.model import REVISION_LABEL, SERVING_LABEL, TRACK_LABEL, Pod, Rollout
 from cocusctl.core.release.smoke import smoke_test
 from cocusctl.core.reporting import Reporter
 
@@ -41,6 +42,11 @@ class Workloads:
 
     def deployment_name(self, track: str) -> str:
         return self.release if track == "stable" else f"{self.release}-{track}"
+
+    @property
+    def candidate_service(self) -> str:
+        """The chart's Service of the canary's pods alone (serving or not): the quality gate's way in."""
+        return f"{self.release}-candidate"
 
     def pods(self, **labels: str) -> list[Pod]:
         selector = {**self.selector, **{_label(k): v for k, v in labels.items()}}
@@ -101,11 +107,37 @@ class Workloads:
             message += "\ncontainer log (last lines):\n" + "\n".join(f"  | {line}" for line in lines)
         return DeployError(message, details=logs or None)
 
+    def wait_service(self, service: str, smoke: Smoke, timeout_s: float) -> str:
+        """The Service's URL once it answers the first smoke path: a new Service's endpoints (and, on the local
+        cluster, its published port) follow its pods' readiness by a moment."""
+        deadline = time.monotonic() + timeout_s
+        path = smoke.paths[0] if smoke.paths else "/readyz"
+        while True:
+            url = self.cluster.service_url(self.namespace, service)
+            reply = self.cluster.http("GET", url.rstrip("/") + path, timeout=5.0)
+            if 200 <= reply.status < 300:
+                return url
+            if time.monotonic() >= deadline:
+                raise DeployError(f"Service {service} did not answer GET {path} within {timeout_s:g} s "
+                                  f"(last: {_got(reply.status)})")
+            self.sleep(POLL_S)
+
+    def mark_serving(self) -> None:
+        """Label the pods of chart 0.2 (no serving label) as serving before an upgrade to this chart: its Service
+        selects the label, and without it those pods would leave the rotation before their successors are ready."""
+        for pod in self.pods():
+            if not pod.labelled and not pod.terminating:
+                self.cluster.label_pod(self.namespace, pod.name, {SERVING_LABEL: "true"})
+
     # ------------------------------------------------------------------ checks
     def smoke_service(self, smoke: Smoke, revision: str) -> None:
         """Through the Service, as clients reach it: the paths, then the query."""
         url = self.cluster.service_url(self.namespace, self.release)
         self._smoke(url, smoke, f"revision {revision} through Service {self.release}")
+
+    def smoke_candidate(self, smoke: Smoke, revision: str, url: str) -> None:
+        """Through the candidate's own Service (no user traffic reaches it)."""
+        self._smoke(url, smoke, f"revision {revision} through Service {self.candidate_service}")
 
     def smoke_pods(self, smoke: Smoke, track: str, revision: str) -> None:
         """Each ready pod of a revision directly (before it carries more traffic)."""
@@ -142,12 +174,27 @@ class Workloads:
 
     # ------------------------------------------------------------------ traffic
     def serving(self) -> dict[str, int]:
-        """Ready, non-terminating pods per revision."""
+        """Ready, non-terminating pods per revision that the Service sends user traffic to."""
         counts: dict[str, int] = {}
         for pod in self.pods():
-            if pod.ready and not pod.terminating:
+            if pod.ready and not pod.terminating and pod.serving:
                 counts[pod.revision] = counts.get(pod.revision, 0) + 1
         return counts
+
+
+class ClusterJson:
+    """JSON over the cluster's HTTP (`HttpJson` of the quality gate): a body that is not JSON reads as None."""
+
+    def __init__(self, cluster: ClusterApi) -> None:
+        self.cluster = cluster
+
+    def __call__(self, method: str, url: str, *, json_body: object | None = None, timeout: float = 10.0,
+                 headers: dict[str, str] | None = None) -> tuple[int, object | None]:
+        reply = self.cluster.http(method, url, json_body=json_body, headers=headers, timeout=timeout)
+        try:
+            return reply.status, json.loads(reply.body) if reply.body else None
+        except ValueError:
+            return reply.status, None
 
 
 def pod_shares(counts: Mapping[str, int]) -> dict[str, int]:
