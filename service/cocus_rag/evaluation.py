@@ -4,9 +4,10 @@ A question is answered at rank r when the r-th retrieved chunk comes from one of
 documents; recall@k counts questions answered within k, MRR averages 1/r (0 when not retrieved).
 
 Splits: ``questions.jsonl`` (q01–q100, keyword-rich: q01–q70 chose the BM25/static settings,
-q71–q100 were held out then), ``paraphrased_dev.jsonl`` (d01–d30, plain wording, used while
-choosing the contextual model and the fusion) and ``paraphrased_heldout.jsonl`` (p01–p80, plain
-wording that avoids module names, written before any tuning and only ever evaluated).
+q71–q100 were held out then; all 100 are dev since the page fusion was learned),
+``paraphrased_dev.jsonl`` (plain wording: d01–d30 chose the contextual model and the first fusion,
+d31–d99 were added before the learned fusion was fit on them) and ``paraphrased_heldout.jsonl``
+(p01–p80, plain wording that avoids module names, written before any tuning and only ever evaluated).
 """
 
 from __future__ import annotations

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
 from cocus_rag.cli import main as cli_main
 from cocus_rag.embedding.onnx_model import OnnxEmbedder
+from cocus_rag.retrieval import fusion
 from cocus_rag.retrieval.bm25 import BM25
 from cocus_rag.retrieval.chunking import ChunkingParams, chunk_corpus
-from cocus_rag.retrieval.corpus import load_corpus, parse_html
+from cocus_rag.retrieval.corpus import load_corpus, parse_html, parse_text
 from cocus_rag.retrieval.index import Index, IndexLoadError, rrf
 from cocus_rag.retrieval.text import analyze
 
@@ -55,8 +57,6 @@ def test_bm25_prefers_rare_terms() -> None:
 
 
 def test_rrf_rewards_agreement() -> None:
-    import numpy as np
-
     fused = rrf([np.array([1, 2, 3]), np.array([2, 1, 4])])
     assert max(fused, key=fused.get) in (1, 2) and fused[3] < fused[1] and 4 in fused
 
@@ -168,3 +168,75 @@ def test_sources_are_distinct_pages_each_with_its_best_chunk(index_dir, onnx_mod
     venv_chunks = [i for i, c in enumerate(index.chunks) if c.doc_id == "library/venv.html"]
     scores = index.bm25.scores("python3 -m venv /path/to/new/virtual/environment")
     assert best.chunk_id == max(venv_chunks, key=lambda i: scores[i])  # the page's best chunk represents it
+
+
+NESTED_PAGE = """<html><body><div class="body" role="main">
+<section id="mod"><h1>mod — Tools for widgets</h1>
+<p>Source code: Lib/mod.py</p>
+<p>This module turns sprockets into widgets. It has more to say.</p>
+<section id="making"><h2>Making widgets</h2><p>Call make() with a sprocket to get a widget back quickly.</p>
+<section id="fast"><h3>Fast paths</h3><p>Cached sprockets skip the lathe entirely when possible.</p></section>
+</section>
+<section id="other"><h2>Other</h2><p>Widgets can be compared with each other by size and weight.</p></section>
+</section></div></body></html>"""
+
+
+def test_chunks_carry_the_page_summary_and_heading_path() -> None:
+    doc = parse_html("library/mod.html", NESTED_PAGE)
+    assert [s.path for s in doc.sections if s.heading] == [
+        ("mod — Tools for widgets",), ("mod — Tools for widgets", "Making widgets"),
+        ("mod — Tools for widgets", "Making widgets", "Fast paths"), ("mod — Tools for widgets", "Other")]
+    chunks = {c.section: c for c in chunk_corpus([doc], ChunkingParams(max_words=12, min_words=1))}
+    summary = "This module turns sprockets into widgets."
+    assert chunks["Fast paths"].search_text() == (
+        f"mod — Tools for widgets ({summary}) — Making widgets — Fast paths\n"
+        "Cached sprockets skip the lathe entirely when possible.")
+    assert chunks["Other"].context == f"mod — Tools for widgets ({summary}) — Other"
+    # the chunk that holds the summary does not repeat it
+    opening = next(c for c in chunk_corpus([doc], ChunkingParams(max_words=12, min_words=1)) if summary in c.text)
+    assert opening.context == "mod — Tools for widgets"
+
+
+def test_markdown_headings_nest() -> None:
+    doc = parse_text("guide.md", "# Guide\n\nAbout the guide and how to read it well.\n\n## Setup\n\n"
+                                 "### Linux\n\nInstall the package with apt.\n\n## Usage\n\nRun it.\n")
+    assert [s.path for s in doc.sections if s.heading] == [("Guide",), ("Guide", "Setup"), ("Guide", "Setup", "Linux"),
+                                                           ("Guide", "Usage")]
+
+
+def test_fusion_features_are_relative_to_the_best_candidate() -> None:
+    bm25 = np.array([5.0, -np.inf, 2.5, -np.inf])
+    dense = np.array([0.2, 0.6, 0.5, 0.1])
+    outline, centroid = np.array([0.1, 0.3, 0.4, 0.0]), np.array([0.5, 0.2, 0.1, 0.0])
+    hits = np.array([0, 3, 1, 0])
+    candidates, x = fusion.page_features(bm25, dense, outline, centroid, hits)
+    assert candidates.tolist() == [0, 1, 2, 3] and x.shape == (4, len(fusion.FEATURES))
+    col = {name: x[:, i] for i, name in enumerate(fusion.FEATURES)}
+    assert col["bm25_rrf"].tolist() == [60 / 61, 0.0, 60 / 62, 0.0]  # unmatched pages get no BM25 rank
+    assert col["dense_rrf"][1] == 60 / 61 and col["bm25_rel"].tolist() == [1.0, 0.0, 0.5, 0.0]
+    assert col["dense_rel"].max() == col["outline_rel"].max() == col["centroid_rel"].max() == 0.0
+    assert col["dense_hits"].tolist() == np.log1p(hits).tolist()
+    ranked = fusion.rank_pages(candidates, x, top_k=2)
+    scores = x @ fusion.WEIGHTS
+    assert [p for p, _ in ranked] == np.argsort(-scores, kind="stable")[:2].tolist()
+    assert [s for _, s in ranked] == sorted(scores, reverse=True)[:2]
+
+
+def test_version_changes_with_the_fusion_weights(monkeypatch, corpus_dir, onnx_model) -> None:
+    emb = OnnxEmbedder(onnx_model)
+    shipped = Index.build(corpus_dir, emb, ChunkingParams(max_words=40))
+    monkeypatch.setattr(fusion, "WEIGHTS", np.ones(len(fusion.FEATURES)))
+    other = Index.build(corpus_dir, emb, ChunkingParams(max_words=40))
+    assert other.version != shipped.version and "dense_hits=1" in other.manifest["fusion"]
+
+
+def test_page_vectors_survive_save_and_load(index_dir, onnx_model) -> None:
+    index = Index.load(index_dir, OnnxEmbedder(onnx_model))
+    assert index.outlines.shape == (index.n_documents, index.embedder.dims) == index.centroids.shape
+    assert np.allclose(np.linalg.norm(index.centroids, axis=1), 1.0, atol=1e-5)
+    titles = {doc_id: i for i, (doc_id, _) in enumerate(index.chunks.docs)}
+    fresh = index.embedder.embed(["hashlib — Secure hashes and message digests: Hash algorithms"])[0]
+    assert float(index.outlines[titles["library/hashlib.html"]] @ fresh) > 0.95  # the outline, int8-stored
+    candidates, x = index.page_features("compute the SHA-256 digest of some bytes")
+    best = candidates[int(np.argmax(x @ fusion.WEIGHTS))]
+    assert index.chunks.docs[best][0] == "library/hashlib.html"

@@ -11,7 +11,9 @@ from dataclasses import asdict, dataclass
 from .corpus import Document
 from .text import split_sentences
 
-CHUNKER_VERSION = "sections-v1"
+CHUNKER_VERSION = "sections-v2"  # v2: chunks carry the page summary and heading path (search text changed)
+# Lines at the top of a page that are metadata, not a description of it.
+_NOT_SUMMARY = ("source code", "author", "release", "new in version", "deprecated", "note", "warning")
 
 
 @dataclass(frozen=True)
@@ -30,11 +32,32 @@ class Chunk:
     section: str
     anchor: str
     text: str
+    context: str = ""  # "title (summary) — heading — subheading": what the page is, where the chunk sits
 
     def search_text(self) -> str:
-        """What BM25 and the embedder see: the title and section give short chunks context."""
-        head = self.title if self.section in ("", self.title) else f"{self.title} — {self.section}"
-        return f"{head}\n{self.text}"
+        """What BM25 and the embedder see: the chunk with its context (contextual embeddings) — a
+        passage under "Sleeping" in "Coroutines and Tasks" names neither, nor what the page is for."""
+        return f"{self.context or self.title}\n{self.text}"
+
+
+def page_summary(doc: Document) -> str:
+    """The page's first prose sentence ("This module provides ..."): the first of its opening
+    paragraphs with six words or more that is neither code nor metadata ("Source code: ...")."""
+    opening = [p for section in doc.sections[:3] for p in section.paragraphs][:8]
+    for paragraph in opening:
+        if len(paragraph.split()) >= 6 and "\n" not in paragraph and not paragraph.lower().startswith(_NOT_SUMMARY):
+            return split_sentences(paragraph)[0]
+    return ""
+
+
+def chunk_context(title: str, summary: str, path: tuple[str, ...], text: str) -> str:
+    """``title (summary) — heading — subheading``; the summary is left out of the chunk that holds it."""
+    parts = [h for h in path if h]
+    if not parts or parts[0] != title:
+        parts.insert(0, title)
+    if summary and summary not in text:
+        parts[0] = f"{parts[0]} ({summary})"
+    return " — ".join(parts)
 
 
 def _split_long(paragraph: str, max_words: int) -> list[str]:
@@ -59,6 +82,7 @@ def _split_long(paragraph: str, max_words: int) -> list[str]:
 
 def chunk_document(doc: Document, params: ChunkingParams) -> list[Chunk]:
     chunks: list[Chunk] = []
+    paths: list[tuple[str, ...]] = []  # each chunk's heading path (its context is set once its text is final)
     for section in doc.sections:
         buf: list[str] = []
         count = 0
@@ -67,6 +91,7 @@ def chunk_document(doc: Document, params: ChunkingParams) -> list[Chunk]:
             text = "\n".join(buf).strip()
             if text:
                 chunks.append(Chunk(doc.doc_id, doc.title, section.heading, section.anchor, text))
+                paths.append(section.path or (section.heading,))
             buf.clear()
 
         for para in section.paragraphs:
@@ -94,6 +119,9 @@ def chunk_document(doc: Document, params: ChunkingParams) -> list[Chunk]:
                 buf.clear()
             else:
                 emit()
+    summary = page_summary(doc)
+    for chunk, path in zip(chunks, paths, strict=True):
+        chunk.context = chunk_context(doc.title, summary, path, chunk.text)
     return chunks
 
 

@@ -27,6 +27,8 @@ class Section:
     heading: str
     anchor: str
     paragraphs: list[str] = field(default_factory=list)
+    # the headings of the enclosing sections, outermost first, this one last (h2 under h1: [h1, h2])
+    path: tuple[str, ...] = ()
 
 
 @dataclass
@@ -50,6 +52,7 @@ class _SphinxParser(HTMLParser):
         self._div_depth = 0
         self._skip_depth = 0  # inside script/style/headerlink
         self._heading: list[str] | None = None
+        self._open_headings: list[tuple[int, str]] = []  # (level, text) of the enclosing headings
         self._anchor_stack: list[tuple[int, str]] = []
         self._depth = 0
         self._buf: list[str] = []
@@ -118,7 +121,8 @@ class _SphinxParser(HTMLParser):
             heading = _ANYWS.sub(" ", "".join(self._heading)).strip()
             self._heading = None
             self._buf.clear()
-            self.sections.append(Section(heading=heading, anchor=self._current_anchor()))
+            path = _nest(self._open_headings, int(tag[1]), heading)
+            self.sections.append(Section(heading=heading, anchor=self._current_anchor(), path=path))
             if tag == "h1" and not self.title:
                 self.title = heading
             self._depth -= 1
@@ -142,6 +146,14 @@ class _SphinxParser(HTMLParser):
             self._buf.append(data)
 
 
+def _nest(open_headings: list[tuple[int, str]], level: int, heading: str) -> tuple[str, ...]:
+    """Close the headings at ``level`` or deeper, open ``heading``; return the path down to it."""
+    while open_headings and open_headings[-1][0] >= level:
+        open_headings.pop()
+    open_headings.append((level, heading))
+    return tuple(text for _, text in open_headings)
+
+
 def parse_html(doc_id: str, html: str) -> Document:
     parser = _SphinxParser()
     parser.feed(html)
@@ -160,6 +172,7 @@ def parse_html(doc_id: str, html: str) -> Document:
 def parse_text(doc_id: str, text: str) -> Document:
     """Markdown / reStructuredText / plain text: sections split at Markdown ``#`` headings."""
     sections = [Section(heading="", anchor="")]
+    open_headings: list[tuple[int, str]] = []
     title = ""
     for block in re.split(r"\n\s*\n", text):
         block = block.strip()
@@ -170,7 +183,7 @@ def parse_text(doc_id: str, text: str) -> Document:
             heading = m.group(2).strip()
             title = title or heading
             anchor = re.sub(r"[^a-z0-9]+", "-", heading.lower()).strip("-")
-            sections.append(Section(heading, anchor))
+            sections.append(Section(heading, anchor, path=_nest(open_headings, len(m.group(1)), heading)))
             rest = "\n".join(block.splitlines()[1:]).strip()
             if rest:
                 sections[-1].paragraphs.append(rest)

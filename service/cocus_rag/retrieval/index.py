@@ -3,12 +3,14 @@
 Layout of an index directory (built for a fast cold start: no per-chunk JSON to parse)::
 
     manifest.json     version, model, chunking, counts
-    chunks_meta.json  {"docs": [[doc_id, title], ...], "sections": [[heading, anchor], ...]}
+    chunks_meta.json  {"docs": [[doc_id, title], ...], "sections": [[heading, anchor, context], ...]}
     chunks_text.bin   every chunk's text, UTF-8, concatenated
-    arrays.npz        chunk -> doc/section/offset tables, BM25 postings, dense vectors (int8 + row scale)
+    arrays.npz        chunk -> doc/section/offset tables, BM25 postings, dense chunk vectors and page
+                      outline vectors (int8 + row scale)
 
-The version is the first 16 hex digits of sha256(corpus fingerprint, model fingerprint,
-chunking parameters); the same inputs always give the same version.
+The version is the first 16 hex digits of sha256(corpus fingerprint, model fingerprint, chunking
+parameters, format, fusion weights); the same inputs always give the same version, and a revision
+that ranks differently never shares a version (or cached answers) with one that does not.
 """
 
 from __future__ import annotations
@@ -24,17 +26,14 @@ from typing import Literal, Protocol, overload
 import numpy as np
 
 from ..embedding.quant import dequantize_rows, quantize_rows
+from . import fusion
 from .bm25 import BM25
 from .chunking import Chunk, ChunkingParams, chunk_corpus
 from .corpus import Document, iter_source_files, load_corpus
 
 Mode = Literal["hybrid", "bm25", "dense"]
 MODES: tuple[Mode, ...] = ("hybrid", "bm25", "dense")
-FORMAT = 4
-RRF_K = 60
-# The dense ranking counts twice in the fusion: chosen on the dev questions (q01–q70, d01–d30) among dense
-# weights 1, 1.5, 2, 3 (and BM25 depths 10/20/50); see docs/decisions.md.
-DENSE_WEIGHT = 2.0
+FORMAT = 5
 
 
 class Embedder(Protocol):
@@ -62,7 +61,8 @@ class IndexLoadError(RuntimeError):
 
 @dataclass
 class Hit:
-    """One source: a page's best chunk. ``score`` and the ranks are the page's (fused RRF, per channel)."""
+    """One source: a page's best chunk. ``score`` is the page's (fused, or the channel's), the ranks are
+    the page's in each channel's page ranking."""
 
     chunk_id: int
     chunk: Chunk
@@ -80,28 +80,26 @@ def corpus_fingerprint(root: Path) -> str:
     return h.hexdigest()
 
 
+def fusion_id() -> str:
+    return "linear(" + ", ".join(f"{n}={w:g}" for n, w in zip(fusion.FEATURES, fusion.WEIGHTS, strict=True)) + ")"
+
+
 def index_version(corpus_fp: str, model_fp: str, params: ChunkingParams) -> str:
     h = hashlib.sha256()
-    for part in (corpus_fp, model_fp, json.dumps(params.as_dict(), sort_keys=True), f"format={FORMAT}"):
+    for part in (corpus_fp, model_fp, json.dumps(params.as_dict(), sort_keys=True), f"format={FORMAT}",
+                 fusion_id()):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:16]
 
 
-def rrf(rankings: list[np.ndarray], k: int = RRF_K, weights: list[float] | None = None) -> dict[int, float]:
+def rrf(rankings: list[np.ndarray], k: int = fusion.RRF_K) -> dict[int, float]:
+    """Reciprocal-rank fusion of chunk rankings: picks the chunk that answers for each page."""
     fused: dict[int, float] = {}
-    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
+    for ranking in rankings:
         for rank, cid in enumerate(ranking.tolist()):
-            fused[cid] = fused.get(cid, 0.0) + weight / (k + rank + 1)
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (k + rank + 1)
     return fused
-
-
-def _top(scores: np.ndarray, n: int) -> np.ndarray:
-    n = min(n, len(scores))
-    if n <= 0:
-        return np.zeros(0, dtype=np.int64)
-    part = np.argpartition(-scores, n - 1)[:n]
-    return part[np.argsort(-scores[part], kind="stable")]
 
 
 class ChunkStore(Sequence[Chunk]):
@@ -115,13 +113,13 @@ class ChunkStore(Sequence[Chunk]):
     @classmethod
     def from_chunks(cls, chunks: list[Chunk]) -> ChunkStore:
         docs: dict[tuple[str, str], int] = {}
-        sections: dict[tuple[str, str], int] = {}
+        sections: dict[tuple[str, str, str], int] = {}
         texts = [c.text.encode() for c in chunks]
         offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
         np.cumsum([len(t) for t in texts], out=offsets[1:])
         doc_idx = np.asarray([docs.setdefault((c.doc_id, c.title), len(docs)) for c in chunks], dtype=np.int32)
-        sec_idx = np.asarray([sections.setdefault((c.section, c.anchor), len(sections)) for c in chunks],
-                             dtype=np.int32)
+        sec_idx = np.asarray([sections.setdefault((c.section, c.anchor, c.context), len(sections))
+                              for c in chunks], dtype=np.int32)
         return cls([list(d) for d in docs], [list(x) for x in sections], doc_idx, sec_idx, offsets, b"".join(texts))
 
     def __len__(self) -> int:
@@ -139,9 +137,9 @@ class ChunkStore(Sequence[Chunk]):
         if i < 0:
             i += len(self)
         doc_id, title = self.docs[self.doc_idx[i]]
-        section, anchor = self.sections[self.sec_idx[i]]
+        section, anchor, context = self.sections[self.sec_idx[i]]
         text = self.blob[self.offsets[i]:self.offsets[i + 1]].decode()
-        return Chunk(doc_id, title, section, anchor, text)
+        return Chunk(doc_id, title, section, anchor, text, context)
 
     def save(self, out_dir: Path) -> dict[str, np.ndarray]:
         (out_dir / "chunks_meta.json").write_text(json.dumps({"docs": self.docs, "sections": self.sections},
@@ -156,21 +154,30 @@ class ChunkStore(Sequence[Chunk]):
                    arrays["chunk_offsets"], (index_dir / "chunks_text.bin").read_bytes())
 
 
+def page_outline(doc: Document) -> str:
+    """What a page's outline vector embeds: its title and every section heading, in order."""
+    headings = [s.heading for s in doc.sections if s.heading and s.heading != doc.title]
+    return f"{doc.title}: " + "; ".join(headings)
+
+
 class Index:
-    def __init__(self, chunks: Sequence[Chunk], bm25: BM25, vectors: np.ndarray, embedder: Embedder,
-                 manifest: dict) -> None:
+    def __init__(self, chunks: ChunkStore, bm25: BM25, vectors: np.ndarray, outlines: np.ndarray,
+                 embedder: Embedder, manifest: dict) -> None:
         self.chunks = chunks
         self.bm25 = bm25
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.outlines = np.ascontiguousarray(outlines, dtype=np.float32)  # one row per page (ChunkStore.docs)
         self.embedder = embedder
         self.manifest = manifest
-        # chunks grouped by document: per-document maxima are one reduceat over a permuted score vector
-        doc_of = (np.asarray(chunks.doc_idx, dtype=np.int64) if isinstance(chunks, ChunkStore)
-                  else np.unique([c.doc_id for c in chunks], return_inverse=True)[1])
+        # chunks grouped by page: per-page maxima are one reduceat over a permuted score vector
+        doc_of = np.asarray(chunks.doc_idx, dtype=np.int64)
         self._by_doc = np.argsort(doc_of, kind="stable")
         bounds = np.flatnonzero(np.diff(doc_of[self._by_doc])) + 1
         self._doc_starts = np.concatenate(([0], bounds)).astype(np.int64)
         self._doc_ends = np.concatenate((bounds, [len(doc_of)])).astype(np.int64)
+        self._doc_of = doc_of
+        sums = np.add.reduceat(self.vectors[self._by_doc], self._doc_starts, axis=0)
+        self.centroids = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
 
     # -- properties ------------------------------------------------------------
     @property
@@ -208,6 +215,9 @@ class Index:
             vectors = embedder.embed(texts)
         elif vectors.shape != (len(chunks), embedder.dims):
             raise IndexLoadError(f"chunk vectors have shape {vectors.shape}, expected {(len(chunks), embedder.dims)}")
+        store = ChunkStore.from_chunks(chunks)
+        by_id = {d.doc_id: d for d in docs}
+        outlines = embedder.embed([page_outline(by_id[doc_id]) for doc_id, _ in store.docs])
         version = index_version(corpus_fingerprint(corpus_dir), embedder.fingerprint(), params)
         manifest = {
             "format": FORMAT,
@@ -216,20 +226,21 @@ class Index:
             "model_id": embedder.model_id,
             "model_dims": embedder.dims,
             "chunking": params.as_dict(),
-            "documents": len(docs),
+            "documents": len(store.docs),
             "chunks": len(chunks),
             "bm25_terms": len(bm25.terms),
-            "fusion": f"pages: rrf(k={RRF_K}, bm25 x1, dense x{DENSE_WEIGHT:g}) of the page rankings (page = best chunk)",
+            "fusion": f"pages: {fusion_id()} over the top {fusion.DEPTH} pages of each channel",
             "build_seconds": round(time.perf_counter() - t0, 2),
         }
-        return cls(ChunkStore.from_chunks(chunks), bm25, vectors, embedder, manifest)
+        return cls(store, bm25, vectors, outlines, embedder, manifest)
 
     def save(self, out_dir: str | Path) -> Path:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        store = self.chunks if isinstance(self.chunks, ChunkStore) else ChunkStore.from_chunks(list(self.chunks))
         dense_q, dense_scale = quantize_rows(self.vectors)
-        arrays = {"dense_q": dense_q, "dense_scale": dense_scale, **store.save(out_dir), **self.bm25.to_arrays()}
+        outline_q, outline_scale = quantize_rows(self.outlines)
+        arrays = {"dense_q": dense_q, "dense_scale": dense_scale, "outline_q": outline_q,
+                  "outline_scale": outline_scale, **self.chunks.save(out_dir), **self.bm25.to_arrays()}
         np.savez(out_dir / "arrays.npz", allow_pickle=False, **arrays)
         (out_dir / "manifest.json").write_text(json.dumps(self.manifest, indent=2) + "\n")
         return out_dir
@@ -250,7 +261,8 @@ class Index:
             raise IndexLoadError(f"index at {index_dir} was built with model {manifest.get('model_id')}, "
                                  f"not {embedder.model_id}")
         bm25 = BM25.from_arrays(arrays, len(chunks))
-        return cls(chunks, bm25, dequantize_rows(arrays["dense_q"], arrays["dense_scale"]), embedder, manifest)
+        return cls(chunks, bm25, dequantize_rows(arrays["dense_q"], arrays["dense_scale"]),
+                   dequantize_rows(arrays["outline_q"], arrays["outline_scale"]), embedder, manifest)
 
     # -- search ----------------------------------------------------------------
     def search(self, query: str, top_k: int = 5, mode: Mode = "hybrid", candidates: int = 50) -> list[Hit]:
@@ -261,37 +273,52 @@ class Index:
         """One matrix product for all ``queries`` (the service batches concurrent requests: the chunk
         matrix is read once per batch, not once per question). Each question is embedded alone, so its
         vector never depends on the other questions in the batch (int8 activations are quantised per call)."""
-        dense = None
-        if mode != "bm25":
-            dense = (self.vectors @ np.vstack([self.embedder.embed_one(q) for q in queries]).T).T
-        return [self._rank(q, None if dense is None else dense[i], top_k, mode, candidates)
+        if mode == "bm25":
+            return [self._rank(q, None, top_k, mode, candidates) for q in queries]
+        qv = np.vstack([self.embedder.embed_one(q) for q in queries])
+        dense = (self.vectors @ qv.T).T
+        outline, centroid = (self.outlines @ qv.T).T, (self.centroids @ qv.T).T
+        return [self._rank(q, (dense[i], outline[i], centroid[i]), top_k, mode, candidates)
                 for i, q in enumerate(queries)]
 
-    def _rank(self, query: str, dense: np.ndarray | None, top_k: int, mode: Mode, candidates: int) -> list[Hit]:
-        """Rank documents, answer with each one's best chunk.
+    def page_features(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+        """The hybrid's candidate pages for ``query`` and their features (``fusion.FEATURES``); what
+        ``benchmarks/service_fusion_fit.py`` fits the weights on."""
+        qv = self.embedder.embed_one(query)
+        return self._features(self.bm25.scores(query), self.vectors @ qv, self.outlines @ qv, self.centroids @ qv)
 
-        A channel (BM25, dense) ranks documents by their best chunk; the hybrid fuses the two document
-        rankings with RRF (dense weighted ``DENSE_WEIGHT``), so a page counts when BM25 and the dense
-        model agree on it even through different chunks. Each of the ``top_k`` pages is represented by its chunk with the best
-        chunk-level RRF (or channel score): the sources are distinct pages, not three passages of one.
+    def _features(self, bm25: np.ndarray, dense: np.ndarray, outline: np.ndarray,
+                  centroid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        hits = np.bincount(self._doc_of[fusion.top_indices(dense, fusion.HITS_DEPTH)],
+                           minlength=len(self._doc_starts))
+        return fusion.page_features(self._doc_best(np.where(bm25 > 0, bm25, -np.inf)), self._doc_best(dense),
+                                    outline, centroid, hits)
+
+    def _rank(self, query: str, dense: tuple[np.ndarray, np.ndarray, np.ndarray] | None, top_k: int, mode: Mode,
+              candidates: int) -> list[Hit]:
+        """Rank pages, answer with each one's best chunk.
+
+        ``bm25``/``dense`` rank pages by their best chunk in that channel. The hybrid ranks the pages in
+        either channel's top list with ``fusion`` (both channels' evidence per page, learned weights).
+        Each of the ``top_k`` pages is represented by its chunk with the best chunk-level RRF (or
+        channel score): the sources are distinct pages, not three passages of one.
         """
         channels: list[tuple[str, np.ndarray]] = []
         if mode != "dense":
             b = self.bm25.scores(query)
             channels.append(("bm25", np.where(b > 0, b, -np.inf)))
         if dense is not None:
-            channels.append(("dense", dense))
-        doc_rankings = {name: self._doc_ranking(s, candidates) for name, s in channels}
-        doc_rank = {name: {int(d): r + 1 for r, d in enumerate(ranking)} for name, ranking in doc_rankings.items()}
-        if mode == "hybrid":
-            fused = rrf([doc_rankings["bm25"], doc_rankings["dense"]], weights=[1.0, DENSE_WEIGHT])
-            ordered = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:top_k]
+            channels.append(("dense", dense[0]))
+        page_best = {name: self._doc_best(s) for name, s in channels}
+        doc_rank = {name: {int(d): r + 1 for r, d in enumerate(fusion.top_indices(best, candidates))}
+                    for name, best in page_best.items()}
+        if mode == "hybrid" and dense is not None:
+            ordered = fusion.rank_pages(*self._features(channels[0][1], *dense), top_k)
         else:
-            name, s = channels[0]
-            best = self._doc_best(s)
-            ordered = [(int(d), float(best[d])) for d in doc_rankings[name][:top_k]]
-        chunk_tops = [_top(s, candidates) for _, s in channels]
-        chunk_scores = rrf([top[np.isfinite(s[top])] for top, (_, s) in zip(chunk_tops, channels, strict=True)])
+            name, _ = channels[0]
+            ordered = [(d, float(page_best[name][d])) for d in list(doc_rank[name])[:top_k]]
+        chunk_tops = [fusion.top_indices(s, candidates) for _, s in channels]
+        chunk_scores = rrf(chunk_tops)
         hits = []
         for doc, score in ordered:
             cid = self._representative(doc, chunk_scores, channels)
@@ -302,16 +329,11 @@ class Index:
     def _doc_best(self, scores: np.ndarray) -> np.ndarray:
         return np.maximum.reduceat(scores[self._by_doc], self._doc_starts)
 
-    def _doc_ranking(self, scores: np.ndarray, n: int) -> np.ndarray:
-        best = self._doc_best(scores)
-        top = _top(best, n)
-        return top[np.isfinite(best[top])]
-
     def _representative(self, doc: int, chunk_scores: dict[int, float],
                         channels: list[tuple[str, np.ndarray]]) -> int:
         members = self._by_doc[self._doc_starts[doc]:self._doc_ends[doc]]
         fused = [(chunk_scores[int(c)], int(c)) for c in members if int(c) in chunk_scores]
         if fused:
             return max(fused)[1]
-        s = channels[-1][1]  # outside every top list: the doc's best chunk in the last channel (dense if any)
+        s = channels[-1][1]  # outside every top list: the page's best chunk in the last channel (dense if any)
         return int(members[int(np.argmax(s[members]))])
