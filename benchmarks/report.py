@@ -61,6 +61,13 @@ def main() -> None:
         rows.append(row(f"paraphrased held-out questions ({held['hybrid']['n']}, written before tuning), hybrid",
                         f"R@5 {held['hybrid']['recall@5']:.2f} / MRR {held['hybrid']['mrr']:.3f}", "R@5 ≥ 0.85",
                         held["hybrid"]["recall@5"] >= 0.85, "service_retrieval.json"))
+    leakage = load("service_fusion_leakage")
+    if leakage:
+        fits = ", ".join(f"{v['dev_questions_left_out']} left out: R@5 {v['heldout']['recall@5']:.3f}"
+                         for v in leakage["variants"])
+        rows.append(row("held-out R@5 with the fusion refit without dev questions resembling held-out ones",
+                        fits, "R@5 ≥ 0.85 in every variant", leakage["worst_heldout_recall_at_5"] >= 0.85,
+                        "service_fusion_leakage.json"))
     traffic = load("cloudrun_traffic")
     if traffic:
         split = traffic["split_90_10"]

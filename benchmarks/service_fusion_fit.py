@@ -19,8 +19,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from service_common import DEFAULT_IMAGE, ROOT, write_result
-from service_retrieval import extract_from_image
+from service_common import ROOT, write_result
+from service_retrieval import add_index_arguments, model_and_index_dirs
 
 sys.path.insert(0, str(ROOT / "service"))
 
@@ -34,6 +34,7 @@ L2 = 1e-3
 FOLDS = 5
 
 Sample = tuple[np.ndarray, np.ndarray]  # features of the candidates, target mass per candidate
+Row = tuple[np.ndarray, np.ndarray, np.ndarray]  # candidate pages, their features, which are sources
 
 
 def softmax_loss(w: np.ndarray, samples: list[Sample]) -> float:
@@ -67,6 +68,16 @@ def fit(samples: list[Sample]) -> np.ndarray:
     return w
 
 
+def feature_rows(index: Index, questions: list[Question]) -> list[Row]:
+    """Per question: its candidate pages, their features and which of them are its sources."""
+    doc_ids = [d for d, _ in index.chunks.docs]
+    rows = []
+    for q in questions:
+        candidates, x = index.page_features(q.question)
+        rows.append((candidates, x, np.array([doc_ids[c] in q.sources for c in candidates])))
+    return rows
+
+
 def rank_of_first_source(candidates: np.ndarray, x: np.ndarray, relevant: np.ndarray, w: np.ndarray) -> int | None:
     order = np.lexsort((candidates, -(x @ w)))
     hits = np.flatnonzero(relevant[order])
@@ -81,23 +92,13 @@ def scores(ranks: list[int | None]) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--image", default=DEFAULT_IMAGE)
-    p.add_argument("--model-dir", type=Path)
-    p.add_argument("--index-dir", type=Path)
+    add_index_arguments(p)
     args = p.parse_args()
     questions: list[Question] = [q for f in DEV_FILES for q in load_questions(EVAL_DIR / f)]
     with tempfile.TemporaryDirectory() as tmp:
-        if args.model_dir and args.index_dir:
-            model_dir, index_dir = args.model_dir, args.index_dir
-        else:
-            model_dir, index_dir = extract_from_image(args.image, Path(tmp))
+        model_dir, index_dir, _ = model_and_index_dirs(args, Path(tmp))
         index = Index.load(index_dir, OnnxEmbedder(model_dir))
-        doc_ids = [d for d, _ in index.chunks.docs]
-        rows = []
-        for q in questions:
-            candidates, x = index.page_features(q.question)
-            relevant = np.array([doc_ids[c] in q.sources for c in candidates])
-            rows.append((candidates, x, relevant))
+        rows = feature_rows(index, questions)
     usable = [i for i, (_, _, rel) in enumerate(rows) if rel.any()]
 
     def samples(ids: list[int]) -> list[Sample]:

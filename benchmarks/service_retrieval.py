@@ -30,6 +30,19 @@ from cocus_rag.evaluation import evaluate, load_splits  # noqa: E402
 from cocus_rag.retrieval.index import MODES, Index  # noqa: E402
 
 
+def add_index_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--image", default=DEFAULT_IMAGE)
+    p.add_argument("--model-dir", type=Path)
+    p.add_argument("--index-dir", type=Path)
+
+
+def model_and_index_dirs(args: argparse.Namespace, tmp: Path) -> tuple[Path, Path, str]:
+    """``(model dir, index dir, where they came from)``: the given directories, else the image's copy."""
+    if args.model_dir and args.index_dir:
+        return args.model_dir, args.index_dir, "directories"
+    return (*extract_from_image(args.image, tmp), f"image {args.image}")
+
+
 def extract_from_image(image: str, dest: Path) -> tuple[Path, Path]:
     cid = docker("create", image)
     try:
@@ -41,17 +54,11 @@ def extract_from_image(image: str, dest: Path) -> tuple[Path, Path]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--image", default=DEFAULT_IMAGE)
-    p.add_argument("--model-dir", type=Path)
-    p.add_argument("--index-dir", type=Path)
+    add_index_arguments(p)
     p.add_argument("--name", default="service_retrieval", help="result file name (benchmarks/results/NAME.json)")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        if args.model_dir and args.index_dir:
-            model_dir, index_dir, source = args.model_dir, args.index_dir, "directories"
-        else:
-            model_dir, index_dir = extract_from_image(args.image, Path(tmp))
-            source = f"image {args.image}"
+        model_dir, index_dir, source = model_and_index_dirs(args, Path(tmp))
         emb = OnnxEmbedder(model_dir)
         index = Index.load(index_dir, emb)
         splits = load_splits()
