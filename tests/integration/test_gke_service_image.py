@@ -122,12 +122,13 @@ def test_quality_gate_before_traffic_moves(gke: GkeEnv) -> None:
     gke.quality_gate = {"eval_files": EVAL_FILES, "min_p95_delta_ms": 500, "max_p95_ms": 3000}
     no_limit = {"COCUS_RATE_LIMIT_PER_MINUTE": "0"}
 
-    # A first deploy below the thresholds of cocus.yaml (recall@5 0.8): blocked, and the release removed.
+    # A first deploy below the first-deploy thresholds (recall@5 0.9, MRR 0.75 by default): blocked, and the
+    # release removed.
     code, doc = gke.deploy(**no_limit, COCUS_RETRIEVAL_MODE="bm25")
     assert code == ExitCode.DEPLOY_FAILED and doc["errors"][0]["code"] == "quality_gate_failed", doc
     gate = doc["data"]["quality_gate"]
     assert (gate["verdict"], gate["compared_with"], gate["baseline"]) == ("fail", "thresholds", None)
-    assert gate["candidate"]["recall_at_k"] < 0.8 and doc["data"]["traffic_after"] == []
+    assert gate["candidate"]["recall_at_k"] < 0.9 and doc["data"]["traffic_after"] == []
     assert gke.status()["exists"] is False
 
     code, doc = gke.deploy(**no_limit)
