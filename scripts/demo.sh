@@ -80,8 +80,14 @@ say "query the service on the cluster"
 ask local-gke
 
 say "canary on GKE: a new revision (config change, same digest) 10 → 50 → 100 % by replica share"
+# The last build was made for local-staging, and deploy takes a last build only for its own environment:
+# name the digest that promote put into local-gke's registry, the one serving there now.
+serving=$(cocusctl status --env local-gke --output json | python3 -c '
+import json, sys
+revisions = json.load(sys.stdin)["data"]["revisions"]
+print(max(revisions, key=lambda r: r["percent"])["image"])')
 COCUSCTL_ENVIRONMENTS__LOCAL_GKE__REVISION__ENV__COCUS_LOG_LEVEL=WARNING \
-    cocusctl deploy --env local-gke --strategy canary --yes
+    cocusctl deploy --env local-gke --image "$serving" --strategy canary --yes
 
 say "status of local-gke"
 cocusctl status --env local-gke

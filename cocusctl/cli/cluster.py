@@ -30,7 +30,8 @@ def start(
     ctx: typer.Context,
     port: Annotated[int, typer.Option("--port", "-p", help="API server port on 127.0.0.1 (0 = a free one, kept).")] = 0,
     pod_cidr: Annotated[
-        str | None, typer.Option("--pod-cidr", help="Loopback network for pod IPs (default 127.10.0.0/16).")
+        str | None, typer.Option("--pod-cidr", envvar="COCUS_CLUSTER_POD_CIDR",
+                                 help="Loopback network for pod IPs (default 127.10.0.0/16).")
     ] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for each component.")] = 120.0,
     home: HomeOption = None,

@@ -39,7 +39,8 @@ def _view(console: Console, r: EmulatorResult) -> None:
 @app.command("start")
 def start(
     ctx: typer.Context,
-    port: Annotated[int, typer.Option("--port", "-p", help="API port on 127.0.0.1 (0 = any free port).")] = 9280,
+    port: Annotated[int, typer.Option("--port", "-p", envvar="COCUS_EMULATOR_PORT",
+                                      help="API port on 127.0.0.1 (0 = any free port).")] = 9280,
     home: HomeOption = None,
     output: OutputOption = None,
 ) -> None:

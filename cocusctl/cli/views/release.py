@@ -80,17 +80,19 @@ def status_view(console: Console, r: StatusResult) -> None:
         table.add_column(col, no_wrap=True)
     table.add_column("digest", no_wrap=True)
     table.add_column("reqs", justify="right")
-    with_index = any(rev.index_version for rev in r.revisions)
-    if with_index:
-        table.add_column("index / model", no_wrap=True)
     for rev in r.revisions:
-        index = [f"{rev.index_version or '-'} / {rev.embedding_model or '-'}"] if with_index else []
         table.add_row(
             rev.name, {True: "yes", False: "FAILED", None: "..."}[rev.ready], f"{rev.percent}%",
             ",".join(rev.tags), _short_digest(rev.digest) or rev.image,
-            "" if rev.requests is None else str(rev.requests), *index,
+            "" if rev.requests is None else str(rev.requests),
         )
     console.print(table)
+    # Below the table, not a column of it: a model id is ~40 characters, and in 80 columns (a pipe, a log)
+    # Rich would squeeze the other columns to nothing to fit it.
+    if any(rev.index_version for rev in r.revisions):
+        console.print("index / model")
+        for rev in r.revisions:
+            console.print(f"  {rev.name}  {rev.index_version or '-'} / {rev.embedding_model or '-'}", soft_wrap=True)
     traffic_table(console, "traffic", r.traffic)
     if r.monitoring:
         console.print("monitoring: " + "  ".join(f"{k} {v}" for k, v in r.monitoring.items()))
