@@ -1,12 +1,13 @@
 """The README's two commands on a fresh machine: first and second run of each, wall time and exit status.
 
-Each command runs twice inside one `scripts/fresh-machine.sh` root (a bare bookworm file system with none of
-the tools the set-up installs), so the first run pays for every install and the second shows what is reused.
+Each command runs twice (`--runs N`: N times) inside one `scripts/fresh-machine.sh` root (a bare bookworm file
+system with none of the tools the set-up installs), so the first run pays for every install and the second
+shows what is reused.
 The fresh root shares the host's network: where the host already serves the registry on 127.0.0.1:5000, the
 set-up uses it (and says so) instead of starting its own; everything else (Docker engine, base image, Trivy,
 .venv, the image build cache) starts from nothing. Writes benchmarks/results/fresh_machine.json.
 
-  python benchmarks/fresh_machine.py [demo|test …]     (default: both; each takes many minutes)
+  python benchmarks/fresh_machine.py [--runs N] [demo|test …]   (default: 2 runs of both; each takes many minutes)
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULT = Path(__file__).parent / "results" / "fresh_machine.json"
 COMMANDS = {"demo": "bash scripts/demo.sh", "test": "bash scripts/test.sh"}
-# Inside the root: run the command twice, each bracketed by markers carrying its wall time and status.
-TWICE = r"""
-for run in 1 2; do
+# Inside the root: run the command RUNS times, each bracketed by markers carrying its wall time and status.
+RUNS = r"""
+for run in $(seq 1 {runs}); do
     start=$EPOCHREALTIME
     set +e
     {command} >"/var/tmp/run-$run.log" 2>&1
@@ -38,8 +39,8 @@ done
 """
 
 
-def measure(name: str) -> dict[str, object]:
-    script = TWICE.format(command=COMMANDS[name])
+def measure(name: str, runs: int) -> dict[str, object]:
+    script = RUNS.format(command=COMMANDS[name], runs=runs)
     started = time.perf_counter()
     proc = subprocess.run([str(ROOT / "scripts" / "fresh-machine.sh"), "bash", "-c", script],
                           capture_output=True, text=True)
@@ -56,7 +57,11 @@ def measure(name: str) -> dict[str, object]:
 
 
 def main() -> None:
-    names = sys.argv[1:] or list(COMMANDS)
+    args = sys.argv[1:]
+    runs = 2
+    if args[:1] == ["--runs"]:
+        runs, args = int(args[1]), args[2:]
+    names = args or list(COMMANDS)
     unknown = set(names) - set(COMMANDS)
     if unknown:
         raise SystemExit(f"unknown command(s): {', '.join(sorted(unknown))}; choose from {', '.join(COMMANDS)}")
@@ -64,7 +69,7 @@ def main() -> None:
     results = dict(previous.get("results", {}))
     load_before = os.getloadavg()
     for name in names:
-        results[name] = measure(name)
+        results[name] = measure(name, runs)
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
     RESULT.write_text(json.dumps({
