@@ -68,10 +68,10 @@ def main() -> None:
     previous = json.loads(RESULT.read_text()) if RESULT.exists() else {}
     results = dict(previous.get("results", {}))
     load_before = os.getloadavg()
-    for name in names:
-        results[name] = measure(name, runs)
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
+    for name in names:
+        results[name] = {**measure(name, runs), "commit": commit}
     RESULT.write_text(json.dumps({
         "commit": commit,
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -26,6 +26,12 @@ def main() -> None:
         h = help_time["cocusctl_help"]
         rows.append(row("`cocusctl --help` (console script)", f"median {h['median_s']} s, min {h['min_s']} s",
                         "≤ 0.25 s", h["median_s"] <= 0.25, "help_time.json"))
+    fresh = load("fresh_machine")
+    for result in (fresh or {}).get("results", {}).values():
+        runs = result["runs"]
+        rows.append(row(f"`{result['command']}` on a fresh machine (commit {result['commit']}): run 1 / run 2",
+                        " / ".join(f"{r['wall_s']} s (exit {r['exit_code']})" for r in runs), "passes",
+                        bool(runs) and all(r["exit_code"] == 0 for r in runs), "fresh_machine.json"))
     image = load("service_image")
     if image:
         rows.append(row("service image size", f"{image['size_mb']} MB ({image['compressed_mb']} MB compressed)",
