@@ -1,9 +1,18 @@
-"""Is an endpoint on this machine? One answer for registries, API endpoints and service URLs."""
+"""Is an endpoint on this machine? One answer for registries, API endpoints and service URLs; and a free
+loopback port for what cocusctl starts locally."""
 
 from __future__ import annotations
 
 import ipaddress
+import socket
 from urllib.parse import urlsplit
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def is_loopback(address: str | None) -> bool:

@@ -18,11 +18,13 @@ from typing import Any
 import aiohttp
 from google.cloud import run_v2
 
+from cocusctl.core.net import free_port
+
 from . import monitoring
 from . import resources as R
 from .resources import ApiError, Json
 from .router import RevisionStats, Router, RouteTable
-from .runtime import ContainerStartError, DockerRuntime, free_port
+from .runtime import ContainerStartError, DockerRuntime
 from .store import Store
 
 log = logging.getLogger("cocusctl.emulator")

@@ -6,7 +6,6 @@ only ever stops or removes containers it started itself.
 
 from __future__ import annotations
 
-import socket
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -31,12 +30,6 @@ class ContainerStartError(Exception):
 class ContainerState:
     running: bool
     exit_code: int | None
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class DockerRuntime:

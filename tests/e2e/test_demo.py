@@ -15,22 +15,16 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from cocusctl.core.net import free_port
 from tests.conftest import REPO_ROOT, need
 
 ENVIRONMENTS = ("local-staging", "local-prod", "local-gke")
 RUN_TIMEOUT_S = 1800  # the first run builds the service image when the layer cache lacks it
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def clone_checkout(dest: Path) -> Path:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 
 import pytest
 
+from cocusctl.core.net import free_port
 from tests.conftest import REPO_ROOT, need
 
 FRESH_MACHINE = REPO_ROOT / "scripts" / "fresh-machine.sh"
@@ -35,12 +35,6 @@ echo "== doctor"
 echo "== down"
 bash scripts/local-stack.sh down
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def section(log: str, name: str) -> str:

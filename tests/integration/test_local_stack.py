@@ -11,7 +11,6 @@ import hashlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import urllib.error
 import urllib.request
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from cocusctl.core.ci import in_ci
+from cocusctl.core.net import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = REPO_ROOT / "scripts" / "local-stack.sh"
@@ -36,12 +36,6 @@ def stack(command: str, state_dir: Path, port: int | None = None) -> subprocess.
 
 def port_of(registry: str) -> int:
     return int(registry.rsplit(":", 1)[1])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def processes_mentioning(text: str) -> list[int]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -15,15 +14,10 @@ from cocusctl.adapters.docker_engine import DockerEngine
 from cocusctl.adapters.registry import RegistryClient
 from cocusctl.core.config import RegistryConfig
 from cocusctl.core.errors import NotAvailableError, UsageError
+from cocusctl.core.net import free_port
 from tests.conftest import need
 
 pytestmark = [pytest.mark.docker, pytest.mark.registry]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

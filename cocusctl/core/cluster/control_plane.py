@@ -27,7 +27,7 @@ from pydantic import BaseModel
 
 from cocusctl.core.cluster import build, kubeconfig, pki
 from cocusctl.core.errors import NotAvailableError, OperationTimeout, UsageError
-from cocusctl.core.net import is_loopback
+from cocusctl.core.net import free_port, is_loopback
 from cocusctl.core.reporting import NullReporter, Reporter
 
 NODE_NAME = "cocus-node"
@@ -181,12 +181,6 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
     except (OSError, IndexError):
         return True
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def port_free(port: int) -> bool:

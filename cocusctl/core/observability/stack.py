@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -22,6 +21,7 @@ from pydantic import BaseModel
 
 from cocusctl.core import daemons
 from cocusctl.core.errors import NotAvailableError, OperationTimeout
+from cocusctl.core.net import free_port
 from cocusctl.core.observability import discovery
 from cocusctl.core.observability.assets import RULES_PATH
 from cocusctl.core.observability.slo import OBSERVABILITY_DIR
@@ -60,12 +60,6 @@ class MonitoringResult(BaseModel):
     targets_up: int | None = None
     targets_down: int | None = None
     alerts_firing: list[str] = []
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _is_ours(pid: int, home: Path) -> bool:
@@ -194,7 +188,7 @@ def start(home: Path | None = None, *, rules_file: Path | None = None, timeout: 
     for sub in ("prometheus", "alertmanager", "textfile"):
         (home / sub).mkdir(parents=True, exist_ok=True)
     targets.mkdir(parents=True, exist_ok=True)
-    ports = {c.name: _free_port() for c in COMPONENTS}
+    ports = {c.name: free_port() for c in COMPONENTS}
     (home / "prometheus.yml").write_text(yaml.safe_dump(prometheus_config(ports, targets, rules), sort_keys=False))
     (home / "alertmanager.yml").write_text(yaml.safe_dump(ALERTMANAGER_CONFIG, sort_keys=False))
     pids: dict[str, int] = {}
