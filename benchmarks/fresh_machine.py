@@ -71,7 +71,8 @@ def main() -> None:
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
     for name in names:
-        results[name] = {**measure(name, runs), "commit": commit}
+        results[name] = {**measure(name, runs), "commit": commit,
+                         "copied_in": os.environ.get("COCUS_FRESH_COPY", "").split()}
     RESULT.write_text(json.dumps({
         "commit": commit,
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -59,6 +59,7 @@ def test_on_a_terminal_the_live_view_shows_the_step_and_its_last_lines(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")  # under TERM=dumb Rich moves no cursor: no live view to erase
     rep, out = reporter(terminal=True)
     rep.step("Building image")
     with tool_log(rep, tmp_path / "build.log") as sink:
