@@ -29,7 +29,7 @@ def main() -> None:
     fresh = load("fresh_machine")
     for result in (fresh or {}).get("results", {}).values():
         runs = result["runs"]
-        rows.append(row(f"`{result['command']}` on a fresh machine (commit {result['commit']}): run 1 / run 2",
+        rows.append(row(f"`{result['command']}` on a fresh machine (commit {result['commit']}): each run",
                         " / ".join(f"{r['wall_s']} s (exit {r['exit_code']})" for r in runs), "passes",
                         bool(runs) and all(r["exit_code"] == 0 for r in runs), "fresh_machine.json"))
     image = load("service_image")
