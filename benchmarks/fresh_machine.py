@@ -5,7 +5,8 @@ system with none of the tools the set-up installs), so the first run pays for ev
 shows what is reused.
 The fresh root shares the host's network: where the host already serves the registry on 127.0.0.1:5000, the
 set-up uses it (and says so) instead of starting its own; everything else (Docker engine, base image, Trivy,
-.venv, the image build cache) starts from nothing. Writes benchmarks/results/fresh_machine.json.
+.venv, the image build cache) starts from nothing. Writes benchmarks/results/fresh_machine.json; each run's
+whole output is kept in /var/tmp/cocus-fresh-logs/.
 
   python benchmarks/fresh_machine.py [--runs N] [demo|test …]   (default: 2 runs of both; each takes many minutes)
 """
@@ -24,33 +25,36 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULT = Path(__file__).parent / "results" / "fresh_machine.json"
+# Each run's whole output is kept here (the fresh root itself is deleted): too big to commit, needed to diagnose.
+LOGS = Path("/var/tmp/cocus-fresh-logs")
 COMMANDS = {"demo": "bash scripts/demo.sh", "test": "bash scripts/test.sh"}
 # Inside the root: run the command RUNS times, each bracketed by markers carrying its wall time and status.
 RUNS = r"""
 for run in $(seq 1 {runs}); do
     start=$EPOCHREALTIME
     set +e
-    {command} >"/var/tmp/run-$run.log" 2>&1
+    {command} >"/out/{name}-run-$run.log" 2>&1
     rc=$?
     set -e
     echo "@@run $run rc=$rc start=$start end=$EPOCHREALTIME"
-    tail -n 25 "/var/tmp/run-$run.log" | sed "s/^/@@tail $run | /"
+    tail -n 25 "/out/{name}-run-$run.log" | sed "s/^/@@tail $run | /"
 done
 """
 
 
 def measure(name: str, runs: int) -> dict[str, object]:
-    script = RUNS.format(command=COMMANDS[name], runs=runs)
+    script = RUNS.format(command=COMMANDS[name], runs=runs, name=name)
     started = time.perf_counter()
     proc = subprocess.run([str(ROOT / "scripts" / "fresh-machine.sh"), "bash", "-c", script],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env={**os.environ, "COCUS_FRESH_OUT": str(LOGS)})
     runs = []
     for match in re.finditer(r"^@@run (\d) rc=(\d+) start=([\d.]+) end=([\d.]+)$", proc.stdout, re.M):
         number = match.group(1)
         tail = [line.split(" | ", 1)[1] for line in proc.stdout.splitlines()
                 if line.startswith(f"@@tail {number} | ")]
         runs.append({"run": int(number), "exit_code": int(match.group(2)),
-                     "wall_s": round(float(match.group(4)) - float(match.group(3)), 1), "last_lines": tail[-8:]})
+                     "wall_s": round(float(match.group(4)) - float(match.group(3)), 1), "last_lines": tail[-8:],
+                     "log": str(LOGS / f"{name}-run-{number}.log")})
     return {"command": COMMANDS[name], "runs": runs, "fresh_machine_exit": proc.returncode,
             "total_wall_s": round(time.perf_counter() - started, 1),
             "stderr_tail": proc.stderr.splitlines()[-10:]}

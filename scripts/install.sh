@@ -56,4 +56,4 @@ pip_install --no-deps -c constraints.txt -r service/requirements-nodeps.txt -r s
 "$PY" scripts/ansible-collections.py >>"$log" 2>&1 \
     || { tail -n 20 "$log" | sed 's/^/    | /' >&2; echo "install: error: Ansible collections failed (log: $log)" >&2; exit 1; }
 echo "$want" >"$STAMP"
-echo "→ done: activate with 'source ${VENV#$PWD/}/bin/activate' or run ${VENV#$PWD/}/bin/cocusctl"
+echo "→ done: activate with 'source ${VENV#"$PWD"/}/bin/activate' or run ${VENV#"$PWD"/}/bin/cocusctl"

@@ -77,6 +77,27 @@ need_packages() {
     hash -r
     NEW_PACKAGES=("${missing[@]}")
 }
+# up_apt_step STEP PKG...: a step that is only Debian packages: install the missing ones, say which.
+up_apt_step() {
+    local step=$1; shift
+    need_packages "$@"
+    if ((${#NEW_PACKAGES[@]})); then
+        report "$step" "done" "installed: $(package_versions "${NEW_PACKAGES[@]}")"
+    else
+        report "$step" ok "all present: $(package_versions "$@")"
+    fi
+}
+# status_apt_step STEP PKG...: FAIL naming the missing packages, or ok with their versions.
+status_apt_step() {
+    local step=$1 p missing=(); shift
+    for p in "$@"; do is_installed "$p" || missing+=("$p"); done
+    if ((${#missing[@]})); then
+        report "$step" FAIL "missing: ${missing[*]}"
+        return 1
+    fi
+    report "$step" ok "all present: $(package_versions "$@")"
+}
+package_versions() { dpkg-query -W -f='${Package} ${Version}, ' "$@" 2>/dev/null | sed 's/, $//'; }
 # link_tool PATH: put a tool on PATH through /usr/local/bin (root) — the place every shell already looks.
 link_tool() {
     local target=$1 name=${2:-${1##*/}}
@@ -92,7 +113,7 @@ owned_pid() {
     [ -r "$file" ] || return 1
     pid=$(<"$file")   # dockerd writes its PID without a newline
     [[ $pid =~ ^[0-9]+$ ]] || return 1
-    [[ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" == *"$marker"* ]] || return 1
+    [[ "$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline")" == *"$marker"* ]] || return 1  # may vanish meanwhile
     echo "$pid"
 }
 
@@ -153,6 +174,10 @@ main() {
     for file in "$STACK_D"/[0-9][0-9]-*.sh; do
         # shellcheck source=/dev/null
         source "$file"
+    done
+    local name
+    for name in ${COCUS_STACK_STEPS:-}; do
+        [[ " ${STEPS[*]} " == *" $name "* ]] || die "COCUS_STACK_STEPS: unknown step '$name' (steps: ${STEPS[*]}; space-separated)"
     done
     case $1 in
         up)

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from cocusctl.adapters.kubernetes import KubeApi, KubeApiError
-from cocusctl.core.cluster.pki import METRICS_NAMESPACE, METRICS_SERVICE
+from cocusctl.core.cluster.pki import METRICS_APISERVICE, METRICS_NAMESPACE, METRICS_SERVICE
 from cocusctl.nodeagent.config import AgentConfig
 from cocusctl.nodeagent.informer import Informer
 from cocusctl.nodeagent.metrics import MetricsSampler, PodRef
@@ -28,7 +28,6 @@ from cocusctl.nodeagent.server import AgentServer
 
 Json = dict[str, Any]
 log = logging.getLogger("cocusctl.nodeagent")
-APISERVICE = "v1beta1.metrics.k8s.io"
 SYNC_TIMEOUT_S = 60.0
 
 
@@ -128,27 +127,28 @@ class NodeAgent:
         self._stopped.set()
 
     def _register_metrics_api(self) -> None:
-        """An ExternalName Service (localhost) in front of this agent, and the APIService using it.
+        """An ExternalName Service (127.0.0.1) in front of this agent, and the APIService using it.
 
         The aggregator sends requests to `<externalName>:<port>` and checks the serving certificate for
-        `cocus-metrics.kube-system.svc` against the caBundle: no ClusterIP routing is needed.
+        `cocus-metrics.kube-system.svc` against the caBundle: no ClusterIP routing is needed. An address, not
+        `localhost`: a machine whose /etc/hosts lacks that name must not lose its metrics.
         """
         service = {
             "apiVersion": "v1", "kind": "Service",
             "metadata": {"name": METRICS_SERVICE, "namespace": METRICS_NAMESPACE,
                          "labels": {"app.kubernetes.io/managed-by": "cocus-node-agent"}},
-            "spec": {"type": "ExternalName", "externalName": "localhost",
+            "spec": {"type": "ExternalName", "externalName": "127.0.0.1",
                      "ports": [{"name": "https", "port": self.config.port, "protocol": "TCP"}]},
         }
         api_service = {
             "apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
-            "metadata": {"name": APISERVICE, "labels": {"app.kubernetes.io/managed-by": "cocus-node-agent"}},
+            "metadata": {"name": METRICS_APISERVICE, "labels": {"app.kubernetes.io/managed-by": "cocus-node-agent"}},
             "spec": {"group": "metrics.k8s.io", "version": "v1beta1", "groupPriorityMinimum": 100,
                      "versionPriority": 100, "caBundle": base64.b64encode(self.config.ca.read_bytes()).decode(),
                      "service": {"namespace": METRICS_NAMESPACE, "name": METRICS_SERVICE, "port": self.config.port}},
         }
         self._apply(f"/api/v1/namespaces/{METRICS_NAMESPACE}/services", METRICS_SERVICE, service)
-        self._apply("/apis/apiregistration.k8s.io/v1/apiservices", APISERVICE, api_service)
+        self._apply("/apis/apiregistration.k8s.io/v1/apiservices", METRICS_APISERVICE, api_service)
 
     def _route_kubernetes_service(self) -> None:
         """An EndpointSlice for the `kubernetes` Service: the API server on 127.0.0.1 (its reconciler is off,

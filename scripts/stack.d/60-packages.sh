@@ -4,21 +4,5 @@
 STEPS+=(packages)
 readonly TEST_PACKAGES=(git redis-server python3.11-doc)
 
-up_packages() {
-    need_packages "${TEST_PACKAGES[@]}"
-    if ((${#NEW_PACKAGES[@]})); then
-        report packages "done" "installed: ${NEW_PACKAGES[*]}"
-    else
-        report packages ok "all present: ${TEST_PACKAGES[*]}"
-    fi
-}
-
-status_packages() {
-    local p missing=()
-    for p in "${TEST_PACKAGES[@]}"; do is_installed "$p" || missing+=("$p"); done
-    if ((${#missing[@]})); then
-        report packages FAIL "missing: ${missing[*]}"
-        return 1
-    fi
-    report packages ok "all present: ${TEST_PACKAGES[*]}"
-}
+up_packages() { up_apt_step packages "${TEST_PACKAGES[@]}"; }
+status_packages() { status_apt_step packages "${TEST_PACKAGES[@]}"; }

@@ -4,19 +4,5 @@
 STEPS+=(ansible)
 readonly ANSIBLE_PACKAGES=(openssh-client)
 
-up_ansible() {
-    need_packages "${ANSIBLE_PACKAGES[@]}"
-    if ((${#NEW_PACKAGES[@]})); then
-        report ansible "done" "installed: ${NEW_PACKAGES[*]}"
-    else
-        report ansible ok "all present: ${ANSIBLE_PACKAGES[*]} ($(ssh -V 2>&1 | cut -d, -f1))"
-    fi
-}
-
-status_ansible() {
-    if ! is_installed openssh-client; then
-        report ansible FAIL "missing: openssh-client"
-        return 1
-    fi
-    report ansible ok "$(ssh -V 2>&1 | cut -d, -f1)"
-}
+up_ansible() { up_apt_step ansible "${ANSIBLE_PACKAGES[@]}"; }
+status_ansible() { status_apt_step ansible "${ANSIBLE_PACKAGES[@]}"; }

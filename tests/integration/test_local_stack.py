@@ -153,6 +153,19 @@ def test_a_missing_program_that_cannot_be_installed_is_named(tmp_path: Path) -> 
     assert result.stderr.startswith("local-stack: error: terraform: terraform not found on PATH; install Terraform")
 
 
+def test_an_unknown_step_name_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    env = {**os.environ, "COCUS_STACK_DIR": str(tmp_path / "state"), "COCUS_STACK_STEPS": "packages,ansible"}
+    result = subprocess.run(["bash", str(SCRIPT), "up"], env=env, capture_output=True, text=True, timeout=30)
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith(
+        "local-stack: error: setup: COCUS_STACK_STEPS: unknown step 'packages,ansible' (steps: dockerd registry"
+    ), result.stderr
+    assert result.stderr.count("\n") == 1
+    assert not (tmp_path / "state").exists()
+
+
 @pytest.mark.docker
 @pytest.mark.registry
 @pytest.mark.trivy

@@ -243,6 +243,18 @@ def node_ready(layout: ClusterLayout, since: float = 0.0) -> bool:
     return False
 
 
+def metrics_api_available(layout: ClusterLayout) -> bool:
+    """The aggregator reaches the node agent's metrics API: `kubectl top` and the HPA work."""
+    status, body = api_get(layout, f"/apis/apiregistration.k8s.io/v1/apiservices/{pki.METRICS_APISERVICE}")
+    if status != 200:
+        return False
+    conditions = json.loads(body).get("status", {}).get("conditions", [])
+    if not any(c.get("type") == "Available" and c.get("status") == "True" for c in conditions):
+        return False
+    # Available comes a moment before the aggregator routes the group (404 meanwhile).
+    return api_get(layout, "/apis/metrics.k8s.io/v1beta1/nodes")[0] == 200
+
+
 def _wait(what: str, check: Callable[[], bool], layout: ClusterLayout, component: str, pid: int,
           timeout: float) -> None:
     deadline = time.monotonic() + timeout
@@ -364,7 +376,8 @@ def _choose_ports(layout: ClusterLayout, api_port: int) -> None:
 
 def start(home: Path | None = None, *, api_port: int = 0, pod_cidr: str | None = None,
           cache: Path | None = None, reporter: Reporter | None = None, timeout: float = 120.0) -> ClusterState:
-    """Start whatever part of the cluster is not running; returns once the API serves and the node is Ready."""
+    """Start whatever part of the cluster is not running; returns once the API serves, the node is Ready and
+    the metrics API is available."""
     reporter = reporter or NullReporter()
     home = (home or default_home()).resolve()
     if not 0 <= api_port <= 65535:
@@ -418,6 +431,7 @@ def start(home: Path | None = None, *, api_port: int = 0, pod_cidr: str | None =
                                 hint=f"log: {layout.log_file('node-agent')}")
     since = launched_at if "node-agent" in started else 0.0
     _wait(f"node {layout.node}", lambda: node_ready(layout, since), layout, "node-agent", agent_pid, timeout)
+    _wait("the metrics API", lambda: metrics_api_available(layout), layout, "node-agent", agent_pid, timeout)
     for component in started:
         if running_pid(layout, component) is None:
             raise NotAvailableError(f"{component} exited during start: {_last_line(layout, component)}",

@@ -16,6 +16,7 @@ from typing import Any
 ADMIN_USER = "cocus-admin"
 AGENT_USER = "cocus-node-agent"
 METRICS_SERVICE = "cocus-metrics"
+METRICS_APISERVICE = "v1beta1.metrics.k8s.io"
 METRICS_NAMESPACE = "kube-system"
 SERVICE_IP = "10.96.0.1"
 VALID_DAYS = 3650
