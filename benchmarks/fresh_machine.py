@@ -3,10 +3,11 @@
 Each command runs twice (`--runs N`: N times) inside one `scripts/fresh-machine.sh` root (a bare bookworm file
 system with none of the tools the set-up installs), so the first run pays for every install and the second
 shows what is reused.
-The fresh root shares the host's network: where the host already serves the registry on 127.0.0.1:5000, the
-set-up uses it (and says so) instead of starting its own; everything else (Docker engine, base image, Trivy,
-.venv, the image build cache) starts from nothing. Writes benchmarks/results/fresh_machine.json; each run's
-whole output is kept in /var/tmp/cocus-fresh-logs/.
+The fresh root shares the host's network, so the host's registry must not serve 127.0.0.1:5000 meanwhile (the
+set-up would use it instead of installing its own, and tests that need Debian's docker-registry would skip):
+stop it first (`COCUS_STACK_STEPS=registry scripts/local-stack.sh down`). Everything (Docker engine, registry,
+base image, Trivy, .venv, the image build cache) then starts from nothing.
+Writes benchmarks/results/fresh_machine.json; each run's whole output is kept in /var/tmp/cocus-fresh-logs/.
 
   python benchmarks/fresh_machine.py [--runs N] [demo|test …]   (default: 2 runs of both; each takes many minutes)
 """
@@ -17,6 +18,7 @@ import json
 import os
 import platform
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -60,6 +62,12 @@ def measure(name: str, runs: int) -> dict[str, object]:
             "stderr_tail": proc.stderr.splitlines()[-10:]}
 
 
+def host_registry_answers() -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", 5000)) == 0
+
+
 def main() -> None:
     args = sys.argv[1:]
     runs = 2
@@ -69,6 +77,9 @@ def main() -> None:
     unknown = set(names) - set(COMMANDS)
     if unknown:
         raise SystemExit(f"unknown command(s): {', '.join(sorted(unknown))}; choose from {', '.join(COMMANDS)}")
+    if host_registry_answers():
+        raise SystemExit("the host serves a registry on 127.0.0.1:5000, which the fresh root would use instead of "
+                         "its own; stop it: COCUS_STACK_STEPS=registry scripts/local-stack.sh down")
     previous = json.loads(RESULT.read_text()) if RESULT.exists() else {}
     results = dict(previous.get("results", {}))
     load_before = os.getloadavg()
@@ -82,7 +93,7 @@ def main() -> None:
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "loadavg_1m_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)]},
-        "note": "fresh root from scripts/fresh-machine.sh; the host's registry on 127.0.0.1:5000 is shared",
+        "note": "fresh root from scripts/fresh-machine.sh, the host's registry stopped (the root installs its own)",
         "results": results,
     }, indent=2) + "\n")
     for name in names:

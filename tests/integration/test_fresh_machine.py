@@ -1,10 +1,12 @@
 """The README's set-up on a machine that has none of the tools it installs.
 
 CI runs on a machine where everything is already installed, so a missing install step stays hidden there.
-`scripts/fresh-machine.sh` makes a fresh machine instead (the bare bookworm base image's file system as a
-chroot in private mount and PID namespaces, with this checkout copied in). In it, `scripts/local-stack.sh
-up` must install and start every tool (Docker engine, registry, debootstrap + base image, Trivy, Helm, …), a second
-`up` must find everything ready, `scripts/install.sh` must make `.venv`, and `cocusctl doctor` must pass.
+`scripts/fresh-machine.sh` makes a fresh machine instead (the bare bookworm base image's file system as the
+root of private mount and PID namespaces, with this checkout copied in). In it, `scripts/local-stack.sh up`
+must install and start every tool (Docker engine, registry, debootstrap + base image, Trivy, Helm, …), a
+second `up` must find everything ready, `scripts/install.sh` must make `.venv`, `cocusctl doctor` must pass,
+and `docker exec` must enter its container (under a mere chroot it entered the host's file system, and the
+Molecule, act and image tests failed there).
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ echo "== install"
 bash scripts/install.sh
 echo "== doctor"
 .venv/bin/cocusctl doctor --env local
+echo "== exec"
+cid=$(docker run -d --network host --workdir /exec-probe cocus/python-base:3.11-bookworm sleep 120)
+docker exec "$cid" pwd
+docker rm -f "$cid" >/dev/null
 echo "== down"
 bash scripts/local-stack.sh down
 """
@@ -77,6 +83,7 @@ def test_setup_installs_every_tool_on_a_machine_without_them(docker_engine, base
     assert second and set(second.values()) == {"ok"}, section(proc.stdout, "up 2")
     assert "→ done" in section(proc.stdout, "install")
     assert "FAIL" not in section(proc.stdout, "doctor")
+    assert section(proc.stdout, "exec").strip() == "/exec-probe"
 
 
 def test_fresh_machine_refuses_to_run_nothing() -> None:
