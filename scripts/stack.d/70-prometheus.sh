@@ -6,33 +6,11 @@ STEPS+=(prometheus)
 readonly PROMETHEUS_PACKAGES=(prometheus prometheus-alertmanager prometheus-node-exporter)
 readonly PROMETHEUS_UNITS=(prometheus.service prometheus-alertmanager.service prometheus-node-exporter.service)
 
-prometheus_versions() {
-    local p v out=()
-    for p in prometheus prometheus-alertmanager prometheus-node-exporter; do
-        v=$("$p" --version 2>&1 | sed -n 's/.*version \([0-9][0-9.]*\).*/\1/p' | head -n 1)
-        out+=("$p ${v:-?}")
-    done
-    echo "${out[*]}"
-}
-
 up_prometheus() {
-    need_packages "${PROMETHEUS_PACKAGES[@]}"
-    if ((${#NEW_PACKAGES[@]})); then
-        if [ -d /run/systemd/system ]; then
-            systemctl disable --now "${PROMETHEUS_UNITS[@]}" >/dev/null 2>&1 || true
-        fi
-        report prometheus "done" "installed: ${NEW_PACKAGES[*]} ($(prometheus_versions))"
-    else
-        report prometheus ok "$(prometheus_versions)"
+    up_apt_step prometheus "${PROMETHEUS_PACKAGES[@]}"
+    if ((${#NEW_PACKAGES[@]})) && [ -d /run/systemd/system ]; then
+        systemctl disable --now "${PROMETHEUS_UNITS[@]}" >/dev/null 2>&1 || true
     fi
 }
 
-status_prometheus() {
-    local p missing=()
-    for p in "${PROMETHEUS_PACKAGES[@]}"; do is_installed "$p" || missing+=("$p"); done
-    if ((${#missing[@]})); then
-        report prometheus FAIL "missing: ${missing[*]}"
-        return 1
-    fi
-    report prometheus ok "$(prometheus_versions)"
-}
+status_prometheus() { status_apt_step prometheus "${PROMETHEUS_PACKAGES[@]}"; }
