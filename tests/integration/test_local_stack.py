@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from cocusctl.core.ci import in_ci
 from cocusctl.core.net import free_port
+from tests.conftest import need
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = REPO_ROOT / "scripts" / "local-stack.sh"
@@ -91,11 +91,8 @@ def line(output: str, step: str) -> str:
 @pytest.fixture
 def registry_program() -> str:
     path = shutil.which("docker-registry")
-    if path is None:
-        reason = "Debian's docker-registry is not installed; run scripts/local-stack.sh up"
-        if in_ci():
-            pytest.fail(f"required for CI but missing: {reason}", pytrace=False)
-        pytest.skip(reason)
+    need(path is not None, "Debian's docker-registry is not installed; run scripts/local-stack.sh up")
+    assert path is not None
     return path
 
 
